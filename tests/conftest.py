@@ -1,0 +1,33 @@
+"""Test helpers: where ../shared lives, and skipping (or failing, under VSR_REQUIRE_SHARED=1)
+when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+SHARED = Path(os.environ.get("VSR_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared; skips the test when missing, fails when VSR_REQUIRE_SHARED=1."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"shared data not found: {path} (place ../shared beside the project root)"
+        if os.environ.get("VSR_REQUIRE_SHARED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def load_fixture(name: str) -> dict:
+    """A parity fixture dict from ../shared/fixtures/parity."""
+    return torch.load(shared_path("fixtures", "parity", name), weights_only=True)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything() -> None:
+    torch.manual_seed(0)

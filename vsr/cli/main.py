@@ -1,0 +1,141 @@
+"""``vsr train|test|infer`` (also ``python train.py`` / ``test.py`` / ``infer.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from vsr.config.loader import ConfigError, dump_config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from vsr.config.experiment import load_experiment
+    from vsr.engine.trainer import Trainer
+
+    cfg = load_experiment(args.config, args.overrides)
+    trainer = Trainer(cfg, resume=args.resume)
+    scores = trainer.train()
+    if scores and trainer.dist.is_main:
+        print(yaml.safe_dump({"validation": scores}, sort_keys=False))
+    return 0
+
+
+def _build_net(cfg, weights: str | None, device):
+    from vsr.engine.checkpoint import load_weights
+    from vsr.registry import MODELS
+
+    net = MODELS.build(cfg.model).net
+    path = weights or cfg.weights
+    if path:
+        load_weights(net, path)
+    elif any(True for _ in net.parameters()):
+        print(f"warning: {type(net).__name__} has parameters but no weights were given "
+              f"(--weights or weights=...): running its initialisation", file=sys.stderr)
+    return net.to(device).eval()
+
+
+def _test(args: argparse.Namespace) -> int:
+    from vsr.config.experiment import load_experiment, resolved_dict
+    from vsr.engine.builders import build_evaluator, resolve_device
+    from vsr.io.image import atomic_write_bytes
+
+    cfg = load_experiment(args.config, args.overrides)
+    if cfg.test is None:
+        raise ConfigError(f"{args.config}: no 'test' section")
+    device = resolve_device(cfg.device)
+    net = _build_net(cfg, args.weights, device)
+    out_dir = cfg.experiment_dir
+    atomic_write_bytes(out_dir / "config.yaml", dump_config(resolved_dict(cfg)).encode())
+    evaluator = build_evaluator(cfg.test, out_dir, device)
+    scores = evaluator.evaluate(net)
+    print(yaml.safe_dump({"results": scores, "written_to": str(out_dir / "results")},
+                         sort_keys=False))
+    return 0
+
+
+def _infer(args: argparse.Namespace) -> int:
+    from vsr.config.experiment import validate_experiment
+    from vsr.config.loader import apply_overrides, load_config, load_config_text
+    from vsr.engine.builders import resolve_device
+    from vsr.engine.sequence import stream
+    from vsr.io.frames import frame_to_tensor, open_frame_sink, open_frame_source, tensor_to_frame
+
+    if bool(args.config) == bool(args.arch):
+        raise ConfigError("infer needs exactly one of -c CONFIG or --arch SPEC")
+    if args.config:
+        raw, prov = load_config(args.config, args.overrides)
+    else:
+        raw, prov = load_config_text(f"name: infer\nmodel: {{type: SupervisedVSR, arch: "
+                                     f"{args.arch}}}\n", "--arch")
+        raw = apply_overrides(raw, args.overrides, prov)
+    cfg = validate_experiment(raw, prov)
+    device = resolve_device(args.device or cfg.device)
+    net = _build_net(cfg, args.weights, device)
+    source = open_frame_source(args.input)
+    total = len(source) if hasattr(source, "__len__") else None
+    start = time.perf_counter()
+    count = 0
+    audio = args.input if Path(args.input).is_file() and not args.no_audio else None
+    with open_frame_sink(args.output, fps=args.fps or source.fps, audio_from=audio) as sink:
+        lr_frames = (frame_to_tensor(f) for f in source)
+        for sr in stream(net, lr_frames, device, args.batch_frames, args.chunk_frames):
+            sink.write(tensor_to_frame(sr))
+            count += 1
+            if count % 10 == 0 or count == total:
+                rate = count / (time.perf_counter() - start)
+                of = f"/{total}" if total else ""
+                print(f"\r{count}{of} frames, {rate:.2f} frames/s", end="", file=sys.stderr)
+    print(f"\nwrote {count} frames to {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vsr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("-c", "--config", required=True)
+    train.add_argument("--resume", help="'auto' (latest checkpoint of the experiment) or a path")
+    train.add_argument("overrides", nargs="*", help="a.b.c=value (YAML values)")
+    train.set_defaults(func=_train)
+
+    test = sub.add_parser("test", help="evaluate a model on the config's test datasets")
+    test.add_argument("-c", "--config", required=True)
+    test.add_argument("--weights", help="weights file (ours, or an original release layout)")
+    test.add_argument("overrides", nargs="*")
+    test.set_defaults(func=_test)
+
+    infer = sub.add_parser("infer", help="super-resolve a video file or a frames folder")
+    infer.add_argument("-i", "--input", required=True, help="video file or frames folder")
+    infer.add_argument("-o", "--output", required=True, help="video file (.mp4 …) or folder")
+    infer.add_argument("-c", "--config", help="experiment config whose model to run")
+    infer.add_argument("--arch", help="arch spec as YAML, e.g. '{type: ELSR, scale: 4}'")
+    infer.add_argument("--weights")
+    infer.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    infer.add_argument("--fps", type=float, help="output frame rate for frame-folder input")
+    infer.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
+    infer.add_argument("--batch-frames", type=int, default=4)
+    infer.add_argument("--chunk-frames", type=int, default=16)
+    infer.add_argument("overrides", nargs="*")
+    infer.set_defaults(func=_infer)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, FileNotFoundError, ValueError, OSError, KeyError) as exc:
+        if os.environ.get("VSR_DEBUG") == "1":
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The schema of an experiment config: what train.py, test.py and infer.py accept.
+
+Fixed sections are dataclasses; anything built from a registry is a ``{type: Name, ...}`` spec
+checked against its constructor. ``load_experiment`` is the one entry point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from vsr.config.loader import Provenance, load_config
+from vsr.config.schema import build_dataclass, to_dict
+from vsr.registry import DATASETS, METRICS, MODELS
+
+
+@dataclass
+class ParamGroupCfg:
+    """Parameters whose name matches ``pattern`` (a regex) get ``lr_mult`` × the base LR and are
+    frozen (LR 0) for the first ``frozen_iters`` iterations (e.g. RVRT's SpyNet)."""
+
+    pattern: str
+    lr_mult: float = 1.0
+    frozen_iters: int = 0
+
+
+@dataclass
+class OptimizerCfg:
+    lr: float
+    type: Literal["Adam", "AdamW"] = "Adam"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    param_groups: list[ParamGroupCfg] = field(default_factory=list)
+
+
+@dataclass
+class SchedulerCfg:
+    """Per-iteration LR factor: linear warm-up, then constant, multi-step or cosine."""
+
+    type: Literal["constant", "multistep", "cosine"] = "constant"
+    warmup_iters: int = 0
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.5
+    period: int | None = None  # cosine: iterations of one cycle (default: total_iters)
+    eta_min_ratio: float = 0.0  # cosine: floor as a fraction of the base LR
+    restarts: bool = False  # cosine: warm restarts every ``period``
+
+
+@dataclass
+class CheckpointCfg:
+    every: int = 1000
+    keep_last: int = 3
+    best_metric: str | None = None  # "<dataset>/<metric>", e.g. "Vid4/PSNR"
+    best_mode: Literal["max", "min"] = "max"
+
+
+@dataclass
+class EMACfg:
+    decay: float = 0.999
+    start_iter: int = 0
+
+
+@dataclass
+class TrainCfg:
+    dataset: Annotated[dict, DATASETS]
+    batch_size: int
+    total_iters: int
+    optimizers: dict[str, OptimizerCfg]
+    schedulers: dict[str, SchedulerCfg] = field(default_factory=dict)
+    num_workers: int = 0
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    grad_clip: float | None = None
+    ema: EMACfg | None = None
+    log_every: int = 10
+    val_every: int | None = None  # validate on the ``test`` section every N iterations
+    checkpoint: CheckpointCfg = field(default_factory=CheckpointCfg)
+
+
+@dataclass
+class TestCfg:
+    datasets: dict[str, Annotated[dict, DATASETS]]
+    metrics: dict[str, Annotated[dict, METRICS]] = field(default_factory=dict)  # name -> spec
+    save_images: bool = False
+    batch_frames: int = 8  # frames per forward for frame/window models
+    chunk_frames: int = 16  # clip models: frames per chunk (with overlap) when streaming
+
+
+@dataclass
+class ExperimentCfg:
+    name: str
+    model: Annotated[dict, MODELS]
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    output_root: str = "experiments"
+    weights: str | None = None
+    train: TrainCfg | None = None
+    test: TestCfg | None = None
+    notes: str | None = None  # free text, e.g. the published numbers this config reproduces
+
+    @property
+    def experiment_dir(self) -> Path:
+        return Path(self.output_root) / self.name
+
+
+def validate_experiment(raw: dict, prov: Provenance) -> ExperimentCfg:
+    return build_dataclass(ExperimentCfg, raw, "", prov)
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentCfg:
+    """Load, merge, override and validate; errors name the file and the dotted key."""
+    raw, prov = load_config(path, overrides)
+    return validate_experiment(raw, prov)
+
+
+def resolved_dict(cfg: ExperimentCfg) -> dict:
+    return to_dict(cfg)

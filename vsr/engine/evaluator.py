@@ -1,0 +1,146 @@
+"""The one evaluation loop: clip by clip, frame by frame, metrics streamed, nothing of a test set
+held in memory. Averages per clip, then over clips, and writes a results table per dataset."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vsr.engine.sequence import stream
+from vsr.io.frames import tensor_to_frame
+from vsr.io.image import atomic_write_bytes, write_image
+
+
+@dataclass
+class ClipResult:
+    name: str
+    num_frames: int
+    per_frame: dict[str, list[float | None]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def mean(self, metric: str) -> float:
+        values = [v for v in self.per_frame[metric] if v is not None]
+        return sum(values) / len(values) if values else math.nan
+
+
+def _counts(metric: object, index: int, num_frames: int) -> bool:
+    """Whether frame ``index`` is scored under the metric's protocol (frames skipped at ends)."""
+    protocol = getattr(metric, "protocol", None)
+    first = getattr(protocol, "skip_first", 0)
+    last = getattr(protocol, "skip_last", 0)
+    return first <= index < num_frames - last
+
+
+class Evaluator:
+    def __init__(
+        self,
+        datasets: dict[str, object],
+        metrics: dict[str, Callable],
+        out_dir: Path,
+        device: torch.device | str = "cpu",
+        save_images: bool = False,
+        batch_frames: int = 8,
+        chunk_frames: int = 16,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.datasets = datasets
+        self.metrics = metrics
+        self.out_dir = Path(out_dir)
+        self.device = device
+        self.save_images = save_images
+        self.batch_frames = batch_frames
+        self.chunk_frames = chunk_frames
+        self.log = log
+
+    def evaluate(self, net: nn.Module, on_first_frame: Callable | None = None) -> dict[str, dict]:
+        """Scores of every dataset: {dataset: {metric: mean over clips}}. ``on_first_frame``
+        receives (dataset, clip, sr, gt) of each clip's first frame (sample images)."""
+        was_training = net.training
+        net.eval()
+        summary = {}
+        try:
+            for ds_name, dataset in self.datasets.items():
+                clips = [self._run_clip(net, ds_name, clip, on_first_frame)
+                         for clip in dataset.clips()]
+                summary[ds_name] = self._write_results(ds_name, clips)
+        finally:
+            net.train(was_training)
+        return summary
+
+    def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
+        result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
+        gt_iter = clip.gt_frames()
+        save = self.save_images or gt_iter is None
+        folder = self.out_dir / "visual" / ds_name / clip.name
+        start = time.perf_counter()
+        srs = stream(net, clip.lr_frames(), self.device, self.batch_frames, self.chunk_frames)
+        index = -1
+        for index, sr in enumerate(srs):
+            gt = next(gt_iter, None) if gt_iter is not None else None
+            if gt_iter is not None and gt is None:
+                raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame {index}, "
+                                 f"but the LR clip goes on")
+            if gt is not None:
+                if gt.shape != sr.shape:
+                    raise ValueError(f"{ds_name}/{clip.name} frame {index}: SR {tuple(sr.shape)} "
+                                     f"and GT {tuple(gt.shape)} differ in size")
+                for name, metric in self.metrics.items():
+                    counted = _counts(metric, index, clip.num_frames)
+                    result.per_frame[name].append(metric(sr, gt) if counted else None)
+            if save:
+                write_image(folder / f"{index:08d}.png", tensor_to_frame(sr))
+            if index == 0 and on_first_frame is not None:
+                on_first_frame(ds_name, clip.name, sr, gt)
+        result.num_frames = index + 1
+        result.seconds = time.perf_counter() - start
+        if self.metrics and gt_iter is not None:
+            means = ", ".join(f"{m} {result.mean(m):.4f}" for m in self.metrics)
+            self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
+        return result
+
+    def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
+        has_gt = any(any(v) for c in clips for v in c.per_frame.values())
+        average = {m: (sum(c.mean(m) for c in clips) / len(clips) if has_gt and clips else math.nan)
+                   for m in self.metrics}
+        protocols = {m: (metric.protocol.describe() if hasattr(metric, "protocol") else "")
+                     for m, metric in self.metrics.items()}
+        frames = sum(c.num_frames for c in clips)
+        seconds = sum(c.seconds for c in clips)
+        record = {
+            "dataset": ds_name,
+            "averaging": "mean over frames per clip, then mean over clips",
+            "protocols": protocols,
+            "average": average,
+            "frames": frames,
+            "seconds": seconds,
+            "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
+                       "mean": {m: c.mean(m) for m in self.metrics},
+                       "per_frame": c.per_frame} for c in clips],
+        }
+        folder = self.out_dir / "results"
+        atomic_write_bytes(folder / f"{ds_name}.json",
+                           json.dumps(record, indent=1, allow_nan=True).encode())
+        atomic_write_bytes(folder / f"{ds_name}.md", _markdown(record, list(self.metrics)).encode())
+        return average
+
+
+def _markdown(record: dict, metrics: list[str]) -> str:
+    lines = [f"# {record['dataset']}", ""]
+    lines += [f"- {m}: {p}" for m, p in record["protocols"].items()]
+    lines += [f"- {record['averaging']}",
+              f"- {record['frames']} frames in {record['seconds']:.1f} s", ""]
+    lines.append("| clip | frames | " + " | ".join(metrics) + " |")
+    lines.append("|---|---|" + "---|" * len(metrics))
+    for clip in record["clips"]:
+        cells = " | ".join(f"{clip['mean'][m]:.4f}" for m in metrics)
+        lines.append(f"| {clip['name']} | {clip['frames']} | {cells} |")
+    cells = " | ".join(f"{record['average'][m]:.4f}" for m in metrics)
+    lines.append(f"| **average** | {record['frames']} | {cells} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+"""The only loops that run an arch over time, for every temporal mode (see ``vsr.archs.base``).
+
+``run_clip`` computes a whole (N, T, C, H, W) clip at once and is differentiable (training,
+validation of short clips). ``stream`` yields SR frames one at a time from an iterator of LR frames
+in bounded memory (evaluation and inference of arbitrarily long videos): recurrent state is carried
+from frame to frame and windows slide over a small buffer, giving exactly the frames of
+``run_clip``; clip models run on overlapping temporal chunks, which approximates a whole-clip pass
+for bidirectional models.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+
+def _temporal(arch: nn.Module) -> str:
+    mode = getattr(arch, "temporal", None)
+    if mode not in ("frame", "window", "recurrent", "clip"):
+        raise TypeError(f"{type(arch).__name__} declares no valid 'temporal' mode (got {mode!r})")
+    return mode
+
+
+def _window_indices(t: int, length: int, num_frames: int) -> list[int]:
+    """Indices of the window centred on frame ``t``, reflected at the clip ends."""
+    half = num_frames // 2
+    out = []
+    for i in range(t - half, t + half + 1):
+        if length == 1:
+            out.append(0)
+            continue
+        while i < 0 or i >= length:
+            i = -i if i < 0 else 2 * (length - 1) - i
+        out.append(i)
+    return out
+
+
+def _first_prev(arch: nn.Module, lr: Tensor, t_next: int) -> Tensor:
+    """The ``lr_prev`` of the first recurrent step (lr: N, T, C, H, W)."""
+    policy = getattr(arch, "first_prev", "same")
+    if policy == "next":
+        return lr[:, min(t_next, lr.shape[1] - 1)]
+    if policy == "same":
+        return lr[:, 0]
+    if policy == "zeros":
+        return torch.zeros_like(lr[:, 0])
+    raise ValueError(f"{type(arch).__name__}.first_prev must be next|same|zeros, got {policy!r}")
+
+
+def run_clip(arch: nn.Module, lr: Tensor, state: object = None) -> Tensor:
+    """SR of a whole clip (N, T, C, H, W) → (N, T, C, sH, sW), differentiable."""
+    mode = _temporal(arch)
+    n, t = lr.shape[:2]
+    if mode == "frame":
+        out = arch(lr.flatten(0, 1))
+        return out.unflatten(0, (n, t))
+    if mode == "window":
+        num = arch.num_frames
+        outs = [arch(lr[:, _window_indices(i, t, num)]) for i in range(t)]
+        return torch.stack(outs, dim=1)
+    if mode == "clip":
+        return arch(lr)
+    outs = []
+    prev = _first_prev(arch, lr, 1)
+    for i in range(t):
+        sr, state = arch.step(prev, lr[:, i], state)
+        outs.append(sr)
+        prev = lr[:, i]
+    return torch.stack(outs, dim=1)
+
+
+def stream(
+    arch: nn.Module,
+    frames: Iterable[Tensor],
+    device: torch.device | str = "cpu",
+    batch_frames: int = 8,
+    chunk_frames: int = 16,
+) -> Iterator[Tensor]:
+    """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory."""
+    mode = _temporal(arch)
+    frames = iter(frames)
+    with torch.inference_mode():
+        if mode == "frame":
+            yield from _stream_frames(arch, frames, device, batch_frames)
+        elif mode == "recurrent":
+            yield from _stream_recurrent(arch, frames, device)
+        elif mode == "window":
+            yield from _stream_window(arch, frames, device)
+        else:
+            yield from _stream_clip(arch, frames, device, chunk_frames)
+
+
+def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int) -> Iterator[Tensor]:
+    batch: list[Tensor] = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == batch_frames:
+            yield from arch(torch.stack(batch).to(device)).cpu()
+            batch = []
+    if batch:
+        yield from arch(torch.stack(batch).to(device)).cpu()
+
+
+def _stream_recurrent(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor]:
+    first = next(frames, None)
+    if first is None:
+        return
+    curr = first[None].to(device)
+    nxt = next(frames, None)
+    nxt = None if nxt is None else nxt[None].to(device)
+    policy = getattr(arch, "first_prev", "same")
+    prev = {"next": nxt if nxt is not None else curr, "same": curr,
+            "zeros": torch.zeros_like(curr)}[policy]
+    state = None
+    while curr is not None:
+        sr, state = arch.step(prev, curr, state)
+        yield sr[0].cpu()
+        prev, curr = curr, nxt
+        if curr is not None:
+            following = next(frames, None)
+            nxt = None if following is None else following[None].to(device)
+
+
+def _stream_window(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor]:
+    """Reads ``num_frames // 2`` frames ahead; frames no window needs any more are dropped."""
+    half = arch.num_frames // 2
+    buffer: dict[int, Tensor] = {}
+    read = 0
+    exhausted = False
+    for t in itertools.count():
+        while not exhausted and read <= t + half:
+            frame = next(frames, None)
+            if frame is None:
+                exhausted = True
+            else:
+                buffer[read] = frame.to(device)
+                read += 1
+        if t >= read:
+            return
+        # before the end is known, every index the window needs past t is already read
+        idx = _window_indices(t, read if exhausted else t + half + 1, arch.num_frames)
+        yield arch(torch.stack([buffer[i] for i in idx])[None])[0].cpu()
+        buffer.pop(t - half - 1, None)
+
+
+def _stream_clip(arch, frames: Iterator[Tensor], device, chunk_frames: int) -> Iterator[Tensor]:
+    """Chunks of ``chunk_frames`` overlapping by a quarter; each chunk's outputs within half the
+    overlap of an inner chunk border are discarded (KAIR-style temporal tiling)."""
+    overlap = chunk_frames // 4
+    if chunk_frames <= overlap or chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+    buf: list[Tensor] = []
+    start = emitted = 0
+    exhausted = False
+    while True:
+        while not exhausted and len(buf) < chunk_frames:
+            frame = next(frames, None)
+            if frame is None:
+                exhausted = True
+            else:
+                buf.append(frame.to(device))
+        if not buf:
+            return
+        out = arch(torch.stack(buf)[None])[0]
+        stop = start + len(buf) if exhausted else start + len(buf) - overlap // 2
+        for i in range(emitted, stop):
+            yield out[i - start].cpu()
+        emitted = stop
+        if exhausted:
+            return
+        new_start = emitted - (overlap - overlap // 2)
+        buf = buf[new_start - start:]
+        start = new_start

@@ -1,0 +1,252 @@
+"""The one training loop, for every model: iteration-based, CPU / one GPU / torchrun ranks, AMP,
+EMA, periodic validation, atomic checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from vsr.config.experiment import ExperimentCfg, TrainCfg, resolved_dict
+from vsr.config.loader import dump_config
+from vsr.data.sampler import InfiniteSampler
+from vsr.engine import checkpoint as ckpt
+from vsr.engine.builders import build_evaluator, resolve_device
+from vsr.engine.distributed import (
+    DistInfo,
+    all_reduce_mean,
+    barrier,
+    broadcast_parameters,
+    init_distributed,
+)
+from vsr.engine.ema import EMA
+from vsr.engine.logging import RunLog, get_logger
+from vsr.engine.optim import build_optimizer, build_scheduler
+from vsr.io.image import atomic_write_bytes
+from vsr.registry import DATASETS, MODELS
+
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class _StepContext:
+    """What ``training_step`` calls to step an optimizer (see ``vsr.models.base.StepContext``)."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self._t = trainer
+        self.iteration = 0
+
+    def optimize(self, optimizer: str, loss: torch.Tensor) -> None:
+        t = self._t
+        opt, scaler = t.optimizers[optimizer], t.scalers[optimizer]
+        with torch.autocast(t.device.type, enabled=False):
+            scaler.scale(loss).backward()
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        all_reduce_mean([p.grad for p in params], t.dist.world_size)
+        if t.train_cfg.grad_clip:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(params, t.train_cfg.grad_clip)
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
+
+
+class Trainer:
+    def __init__(self, cfg: ExperimentCfg, resume: str | None = None) -> None:
+        if cfg.train is None:
+            raise ValueError("config has no 'train' section")
+        self.cfg = cfg
+        self.train_cfg: TrainCfg = cfg.train
+        device_type = resolve_device(cfg.device).type
+        self.dist: DistInfo = init_distributed(device_type)
+        self.device = resolve_device(cfg.device, self.dist.local_rank)
+        self.exp_dir = cfg.experiment_dir
+        self.ckpt_dir = self.exp_dir / "checkpoints"
+        main = self.dist.is_main
+        self.logger = get_logger(self.exp_dir / "train.log" if main else None)
+        if main:
+            atomic_write_bytes(self.exp_dir / "config.yaml", dump_config(resolved_dict(cfg)).encode())
+        torch.manual_seed(cfg.seed)
+        self.model = MODELS.build(cfg.model).to(self.device)
+        broadcast_parameters(self.model)
+        groups = self.model.optimizer_params()
+        if set(groups) != set(self.train_cfg.optimizers):
+            raise ValueError(f"train.optimizers must name exactly {sorted(groups)} for "
+                             f"{cfg.model['type']}, got {sorted(self.train_cfg.optimizers)}")
+        total = self.train_cfg.total_iters
+        self.optimizers = {n: build_optimizer(groups[n], c)
+                           for n, c in self.train_cfg.optimizers.items()}
+        self.schedulers = {n: build_scheduler(o, self.train_cfg.schedulers.get(n), total)
+                           for n, o in self.optimizers.items()}
+        fp16 = self.train_cfg.amp == "fp16"
+        self.scalers = {n: torch.amp.GradScaler(self.device.type, enabled=fp16)
+                        for n in self.optimizers}
+        ema_cfg = self.train_cfg.ema
+        self.ema = EMA(self.model.net, ema_cfg.decay, ema_cfg.start_iter) if ema_cfg else None
+        self.dataset = DATASETS.build(self.train_cfg.dataset)
+        self.iteration = 0
+        self.best: float | None = None
+        path = self._resume_path(resume)
+        if path is not None:
+            self._load(path)
+        self.evaluator = None
+        if cfg.test is not None and self.train_cfg.val_every:
+            self.evaluator = build_evaluator(cfg.test, self.exp_dir / "val", self.device,
+                                             self.logger.info)
+        self.run_log = RunLog(self.exp_dir, enabled=main)
+
+    # ----------------------------------------------------------------------------- resume
+    def _resume_path(self, resume: str | None) -> Path | None:
+        if resume is None:
+            return None
+        if resume == "auto":
+            return ckpt.latest_checkpoint(self.ckpt_dir)
+        return Path(resume)
+
+    def _state(self) -> dict:
+        return {
+            ckpt.MARKER: True,
+            "iteration": self.iteration,
+            "model": {"net": self.model.net.state_dict(), "full": self.model.state_dict()},
+            "ema": self.ema.net.state_dict() if self.ema else None,
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+            "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
+            "rng": ckpt.rng_state(),
+            "samples_seen": self.iteration * self.train_cfg.batch_size,
+            "best": self.best,
+            "config": resolved_dict(self.cfg),
+        }
+
+    def _load(self, path: Path) -> None:
+        state = ckpt.read_checkpoint(path)
+        if not state.get(ckpt.MARKER):
+            raise ValueError(f"{path} is not a vsr training checkpoint (use weights= to load "
+                             f"pretrained weights instead)")
+        self.model.load_state_dict(state["model"]["full"])
+        if self.ema and state["ema"] is not None:
+            self.ema.net.load_state_dict(state["ema"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+            self.schedulers[name].load_state_dict(state["schedulers"][name])
+            self.scalers[name].load_state_dict(state["scalers"][name])
+        ckpt.set_rng_state(state["rng"])
+        self.iteration = state["iteration"]
+        self.best = state["best"]
+        self.logger.info(f"resumed from {path} at iteration {self.iteration}")
+
+    def _save(self) -> None:
+        if not self.dist.is_main:
+            return
+        ckpt.atomic_torch_save(self._state(), self.ckpt_dir / f"iter_{self.iteration:08d}.pth")
+        ckpt.prune_checkpoints(self.ckpt_dir, self.train_cfg.checkpoint.keep_last)
+
+    # ----------------------------------------------------------------------------- loop
+    def _loader(self) -> DataLoader:
+        sampler = InfiniteSampler(len(self.dataset), seed=self.cfg.seed, rank=self.dist.rank,
+                                  world_size=self.dist.world_size,
+                                  start=self.iteration * self.train_cfg.batch_size)
+        # a private generator keeps worker seeding off the global RNG, so resume is exact
+        return DataLoader(self.dataset, batch_size=self.train_cfg.batch_size, sampler=sampler,
+                          num_workers=self.train_cfg.num_workers,
+                          generator=torch.Generator().manual_seed(self.cfg.seed),
+                          pin_memory=self.device.type == "cuda",
+                          persistent_workers=self.train_cfg.num_workers > 0)
+
+    def _autocast(self):
+        if self.train_cfg.amp == "none":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=_AMP_DTYPES[self.train_cfg.amp])
+
+    def train(self) -> dict[str, dict]:
+        cfg = self.train_cfg
+        ctx = _StepContext(self)
+        batches = iter(self._loader())
+        self.model.train()
+        bar = tqdm(total=cfg.total_iters, initial=self.iteration, disable=not self.dist.is_main,
+                   dynamic_ncols=True, mininterval=1.0, desc=self.cfg.name)
+        window: dict[str, list[float]] = {}
+        tick = time.perf_counter()
+        scores: dict[str, dict] = {}
+        self.logger.info(f"training {self.cfg.model['type']} on {self.device} "
+                         f"(world size {self.dist.world_size}) from iteration {self.iteration} "
+                         f"to {cfg.total_iters}")
+        while self.iteration < cfg.total_iters:
+            batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
+                     for k, v in next(batches).items()}
+            ctx.iteration = self.iteration
+            with self._autocast():
+                logs = self.model.training_step(batch, ctx)
+            for scheduler in self.schedulers.values():
+                scheduler.step()
+            self.iteration += 1
+            if self.ema:
+                self.ema.update(self.model.net, self.iteration)
+            for key, value in logs.items():
+                window.setdefault(key, []).append(value)
+            bar.update(1)
+            if self.iteration % cfg.log_every == 0 or self.iteration == cfg.total_iters:
+                tick = self._log(window, tick, bar)
+                window = {}
+            if cfg.val_every and self.evaluator and (
+                    self.iteration % cfg.val_every == 0 or self.iteration == cfg.total_iters):
+                scores = self._validate()
+            if self.iteration % cfg.checkpoint.every == 0 or self.iteration == cfg.total_iters:
+                self._save()
+        bar.close()
+        self.run_log.close()
+        barrier()
+        return scores
+
+    def _log(self, window: dict[str, list[float]], tick: float, bar) -> float:
+        means = torch.tensor([sum(v) / len(v) for v in window.values()], dtype=torch.float64)
+        all_reduce_mean([means], self.dist.world_size)
+        values = dict(zip(window, means.tolist()))
+        now = time.perf_counter()
+        for name, opt in self.optimizers.items():
+            values[f"lr/{name}"] = opt.param_groups[0]["lr"]
+        values["it_per_s"] = self.train_cfg.log_every / max(now - tick, 1e-9)
+        self.run_log.scalars(self.iteration, values)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if not k.startswith("lr/")})
+        text = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
+        self.logger.info(f"iter {self.iteration}/{self.train_cfg.total_iters}: {text}")
+        return now
+
+    def _validate(self) -> dict[str, dict]:
+        scores: dict[str, dict] = {}
+        if self.dist.is_main:
+            net = self.ema.net if self.ema else self.model.net
+
+            def sample(ds: str, clip: str, sr: torch.Tensor, gt: torch.Tensor | None) -> None:
+                image = sr if gt is None else torch.cat([sr, gt], dim=-1)
+                self.run_log.image(f"val/{ds}/{clip}", self.iteration, image)
+
+            scores = self.evaluator.evaluate(net, on_first_frame=sample)
+            flat = {f"val/{ds}/{m}": v for ds, ms in scores.items() for m, v in ms.items()}
+            self.run_log.scalars(self.iteration, flat)
+            self.logger.info(f"validation at {self.iteration}: " +
+                             ", ".join(f"{k} {v:.4f}" for k, v in flat.items()))
+            self._update_best(scores)
+        barrier()
+        return scores
+
+    def _update_best(self, scores: dict[str, dict]) -> None:
+        key = self.train_cfg.checkpoint.best_metric
+        if not key:
+            return
+        ds, _, metric = key.partition("/")
+        if ds not in scores or metric not in scores[ds]:
+            raise ValueError(f"train.checkpoint.best_metric '{key}' is not among the validation "
+                             f"results {[f'{d}/{m}' for d, ms in scores.items() for m in ms]}")
+        value = scores[ds][metric]
+        better = (self.best is None or
+                  (value > self.best if self.train_cfg.checkpoint.best_mode == "max"
+                   else value < self.best))
+        if better and not math.isnan(value):
+            self.best = value
+            ckpt.atomic_torch_save(self._state(), self.ckpt_dir / "best.pth")
+            self.logger.info(f"new best {key} = {value:.4f} at iteration {self.iteration}")

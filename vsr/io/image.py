@@ -1,0 +1,82 @@
+"""Image files in and out: uint8 RGB arrays, errors that name the file, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class FrameReadError(OSError):
+    """A frame file is missing, unreadable or of the wrong kind."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as uint8 RGB (H, W, 3); grey images are expanded to 3 channels."""
+    path = Path(path)
+    if not path.is_file():
+        raise FrameReadError(f"frame file not found: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise FrameReadError(f"cannot decode frame {path}: not a readable image (corrupt or empty)")
+    if img.dtype != np.uint8:
+        raise FrameReadError(f"frame {path} has dtype {img.dtype}; expected 8-bit")
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    else:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def encode_image(img: np.ndarray, suffix: str = ".png") -> bytes:
+    """Encode a uint8 RGB (H, W, 3) array to image file bytes (PNG by default)."""
+    ok, buf = cv2.imencode(suffix, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"cannot encode image of shape {img.shape} as {suffix}")
+    return buf.tobytes()
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode image bytes (e.g. an LMDB value) to uint8 RGB; ``name`` goes into errors."""
+    img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FrameReadError(f"cannot decode frame {name}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
+    """Write a uint8 RGB array atomically; the format follows the suffix."""
+    atomic_write_bytes(path, encode_image(img, Path(path).suffix or ".png"))
+
+
+def list_frames(folder: str | os.PathLike) -> list[Path]:
+    """Image files of a frame folder in name order; an empty or missing folder is an error."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FrameReadError(f"frame folder not found: {folder}")
+    frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not frames:
+        raise FrameReadError(f"frame folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return frames
