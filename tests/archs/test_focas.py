@@ -1,0 +1,187 @@
+"""FOCAS against the original cascade (focas_step) and the infer_rec.py alternation
+(focas_recurrent)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.archs.weight_recipe import recipe_state_dict
+from tests.conftest import load_fixture
+from vsr.archs.focas import FOCAS, blending_mask, compute_crops, focas_preset, lr_region
+from vsr.archs.rrn import RRN, load_rrn_state_dict
+from vsr.registry import ARCHS
+
+
+def weights(fixture: dict) -> dict[str, torch.Tensor]:
+    """The fixture's recipe weights as an RRN checkpoint with the DataParallel prefix."""
+    return load_rrn_state_dict(recipe_state_dict(fixture["state_dict_keys"], prefix="module."))
+
+
+def focas(fixture_weights: dict, blocks: list, regions: list) -> FOCAS:
+    model = FOCAS(4, 128, 10, blocks=blocks, regions=regions).eval()
+    model.load_state_dict(fixture_weights)
+    return model
+
+
+@pytest.fixture(scope="module")
+def step_fixture() -> dict:
+    return load_fixture("focas_step.pt")
+
+
+def test_focas_step_outputs(step_fixture: dict) -> None:
+    ctor = step_fixture["constructor"]
+    model = focas(weights(step_fixture), ctor["blocks"], ctor["regions"])
+    assert list(model.state_dict()) == [entry[0] for entry in step_fixture["state_dict_keys"]]
+    lr_prev, lr_curr = step_fixture["lr_pair"].unbind(2)
+    with torch.no_grad():
+        for gaze, expected in zip(step_fixture["gazes"], step_fixture["outputs"]):
+            sr, (hidden, out) = model.step(lr_prev, lr_curr, None, gaze=tuple(gaze))
+            torch.testing.assert_close(sr, expected, rtol=0, atol=1e-5)
+            assert hidden.shape == (1, 128, 32, 48) and out is sr
+
+
+def test_focas_step_crops_and_masks(step_fixture: dict) -> None:
+    ctor = step_fixture["constructor"]
+    model = FOCAS(blocks=ctor["blocks"], regions=ctor["regions"])
+    assert [list(r) for r in model.inner_lr_regions] == step_fixture["lr_regions"][1:]
+    for expected in step_fixture["crops"]:
+        crops = model.crops((32, 48), (expected["h_eye"], expected["w_eye"]))
+        assert [list(c.mask) for c in crops] == expected["mask_crops"]
+        assert [list(c.feat) for c in crops] == expected["feat_crops"]
+    for i, key in enumerate(("blending_mask_region1", "blending_mask_region2")):
+        assert torch.equal(getattr(model, f"blend_mask_{i}")[0, 0], step_fixture[key])
+    assert "blend_mask_0" not in model.state_dict()
+
+
+def test_focas_recurrent_alternation() -> None:
+    fixture = load_fixture("focas_recurrent.pt")
+    shared = weights(fixture)
+    model1 = focas(shared, fixture["model1"]["blocks"], fixture["model1"]["regions"])
+    model2 = focas(shared, fixture["model2"]["blocks"], fixture["model2"]["regions"])
+    model2.neuro = model1.neuro  # one set of weights, two cascades
+    duration1, duration2 = fixture["duration1"], fixture["duration2"]
+    lr = fixture["lr"]  # (1, C, T + 1, H, W): LR frame 0 duplicated at the front
+    schedule, outputs, state = [], [], None
+    with torch.no_grad():
+        for i, gaze in enumerate(fixture["gaze"]):
+            use_first = i % (duration1 + duration2) < duration1
+            schedule.append("model1" if use_first else "model2")
+            model = model1 if use_first else model2
+            sr, state = model.step(lr[:, :, i], lr[:, :, i + 1], state, gaze=tuple(gaze))
+            outputs.append(sr)
+    assert schedule == fixture["schedule"]
+    torch.testing.assert_close(torch.stack(outputs, 2), fixture["raw_outputs"], rtol=0, atol=1e-5)
+
+
+def test_single_region_focas_is_rrn() -> None:
+    rrn = RRN(num_channels=16, num_blocks=3).eval()
+    model = FOCAS(num_channels=16, num_blocks=3, blocks=[3], regions=["full"]).eval()
+    model.load_state_dict(rrn.state_dict())
+    lr = torch.rand(3, 1, 3, 9, 11)
+    state_rrn = state_focas = None
+    with torch.no_grad():
+        for i in range(2):
+            sr_rrn, state_rrn = rrn.step(lr[i], lr[i + 1], state_rrn)
+            sr_focas, state_focas = model.step(lr[i], lr[i + 1], state_focas, gaze=(5, 5))
+            torch.testing.assert_close(sr_focas, sr_rrn, rtol=0, atol=0)
+
+
+def small_focas(first_region: object = "full") -> FOCAS:
+    """A tiny seeded three-region FOCAS for behaviour checks."""
+    torch.manual_seed(0)
+    regions = [first_region, (40, 40), (16, 16)]
+    return FOCAS(num_channels=16, num_blocks=4, blocks=[1, 2, 4], regions=regions).eval()
+
+
+def test_whole_frame_region_ignores_its_size() -> None:
+    lr = torch.rand(2, 1, 3, 20, 24)
+    with torch.no_grad():
+        outputs = [
+            small_focas(first).step(lr[0], lr[1], None, gaze=(70, 10))[0]
+            for first in ("full", (1080, 1920), (80, 96))
+        ]
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=0, atol=0)
+    torch.testing.assert_close(outputs[2], outputs[0], rtol=0, atol=0)
+
+
+def test_default_gaze_is_frame_centre_and_off_frame_gaze_clamps() -> None:
+    model = small_focas()
+    lr = torch.rand(2, 1, 3, 20, 24)
+    with torch.no_grad():
+        centre = model.step(lr[0], lr[1], None)[0]
+        explicit = model.step(lr[0], lr[1], None, gaze=(40, 48))[0]
+        corner = model.step(lr[0], lr[1], None, gaze=(80, 96))[0]
+        beyond = model.step(lr[0], lr[1], None, gaze=(500, 900))[0]
+    torch.testing.assert_close(centre, explicit, rtol=0, atol=0)
+    torch.testing.assert_close(beyond, corner, rtol=0, atol=0)
+    assert (centre - corner).abs().max() > 1e-4
+
+
+def test_blending_under_autograd_matches_inference() -> None:
+    model = small_focas()
+    lr = torch.rand(2, 1, 3, 20, 24)
+    with torch.no_grad():
+        expected = model.step(lr[0], lr[1], None, gaze=(30, 50))[0]
+    sr = model.step(lr[0], lr[1], None, gaze=(30, 50))[0]
+    torch.testing.assert_close(sr, expected, rtol=0, atol=0)
+    sr.square().mean().backward()
+    fovea_grad = model.neuro.recon_trunk[3].conv2.weight.grad
+    assert fovea_grad is not None and 0 < fovea_grad.abs().sum() < float("inf")
+
+
+def test_masks_follow_dtype() -> None:
+    model = small_focas().double()
+    lr = torch.rand(2, 1, 3, 20, 24, dtype=torch.float64)
+    with torch.no_grad():
+        sr = model.step(lr[0], lr[1], None)[0]
+    assert model.blend_mask_1.dtype == sr.dtype == torch.float64
+
+
+def test_compute_crops_clamps_a_region_larger_than_its_parent() -> None:
+    crops = compute_crops((6, 8), (1, 7), [(10, 10), (4, 4)])
+    assert [c.feat for c in crops] == [(0, 6, 2, 8), (0, 3, 3, 6)]
+    assert [c.mask for c in crops] == [(4, 10, 0, 6), (1, 4, 0, 3)]
+
+
+def test_blending_mask_small_sizes() -> None:
+    assert torch.equal(blending_mask(1, 3), torch.full((1, 3), 0.2))
+    assert torch.equal(blending_mask(2, 10)[0, :6], torch.full((6,), 0.2))
+    assert blending_mask(9, 9)[4, 4].item() == 1.0
+    assert blending_mask(7, 7)[3, 3].item() == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    ("name", "blocks", "lr_regions"),
+    [
+        ("RRN10", [10], []),
+        ("FOCAS15", [1, 4, 10], [(56, 56), (32, 32)]),
+        ("FOCAS16", [1, 8, 10], [(64, 64), (56, 56)]),
+        ("FOCAS17", [1, 4, 10], [(92, 92), (72, 72)]),
+        ("FOCAS20", [1, 8, 10], [(112, 112), (104, 104)]),
+        ("FOCAS25", [1, 3, 10], [(206, 206), (136, 136)]),
+    ],
+)
+def test_presets(name: str, blocks: list, lr_regions: list) -> None:
+    preset = focas_preset(name)
+    assert preset["blocks"] == blocks
+    assert lr_region(preset["regions"][0], 4) == (270, 480)
+    model = ARCHS.build({"type": "FOCAS", **preset})
+    assert model.inner_lr_regions == lr_regions
+    assert (model.temporal, model.first_prev) == ("recurrent", "same")
+    preset["blocks"].append(99)
+    assert focas_preset(name)["blocks"] == blocks
+
+
+@pytest.mark.parametrize(
+    ("blocks", "regions"),
+    [
+        ([1, 4], ["full"]),
+        ([4, 1], ["full", (64, 64)]),
+        ([1, 11], ["full", (64, 64)]),
+        ([1, 4], ["full", (4, 4)]),
+    ],
+)
+def test_invalid_configurations(blocks: list, regions: list) -> None:
+    with pytest.raises(ValueError):
+        FOCAS(blocks=blocks, regions=regions)

@@ -1,0 +1,75 @@
+"""RRN against the original test loop (fixtures rrn_10l / rrn_3l) and the published sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.archs.weight_recipe import recipe_state_dict
+from tests.conftest import load_fixture
+from vsr.archs.rrn import RRN, load_rrn_state_dict
+from vsr.registry import ARCHS
+
+
+def rrn_from_fixture(fixture: dict) -> RRN:
+    """RRN with the fixture's recipe weights, loaded from a DataParallel-style checkpoint."""
+    ctor = fixture["constructor"]
+    model = RRN(ctor["scale"], ctor["n_c"], ctor["n_b"]).eval()
+    checkpoint = recipe_state_dict(
+        fixture["state_dict_keys"], prefix=fixture["checkpoint_key_prefix"]
+    )
+    model.load_state_dict(load_rrn_state_dict(checkpoint))
+    return model
+
+
+@pytest.mark.parametrize("name", ["rrn_10l.pt", "rrn_3l.pt"])
+def test_rrn_matches_official_test_loop(name: str) -> None:
+    fixture = load_fixture(name)
+    model = rrn_from_fixture(fixture)
+    assert list(model.state_dict()) == [entry[0] for entry in fixture["state_dict_keys"]]
+    lr = fixture["lr_input"]  # (1, C, T + 1, H, W): LR frame 1 already prepended
+    state = None
+    outputs = []
+    with torch.no_grad():
+        for i in range(lr.shape[2] - 1):
+            sr, state = model.step(lr[:, :, i], lr[:, :, i + 1], state)
+            outputs.append(sr)
+    torch.testing.assert_close(torch.stack(outputs, 2), fixture["outputs"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(state[0], fixture["last_hidden"], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("num_blocks", "params"), [(3, 1_298_224), (5, 1_888_560), (10, 3_364_400)]
+)
+def test_rrn_parameter_counts(num_blocks: int, params: int) -> None:
+    model = RRN(num_blocks=num_blocks)
+    assert sum(p.numel() for p in model.parameters()) == params
+
+
+def test_rrn_is_registered_recurrent() -> None:
+    model = ARCHS.build({"type": "RRN", "num_blocks": 3})
+    assert isinstance(model, RRN)
+    assert (model.temporal, model.first_prev, model.scale) == ("recurrent", "next", 4)
+    assert len(model.neuro.recon_trunk) == 3
+
+
+def test_first_state_is_zero_hidden_and_output() -> None:
+    model = RRN(scale=2, num_channels=8, num_blocks=2).eval()
+    lr_prev, lr_curr = torch.rand(2, 2, 3, 5, 7)
+    zero_state = (torch.zeros(2, 8, 5, 7), torch.zeros(2, 3, 10, 14))
+    with torch.no_grad():
+        sr, (hidden, out) = model.step(lr_prev, lr_curr, None)
+        sr_zero, _ = model.step(lr_prev, lr_curr, zero_state)
+    assert sr.shape == (2, 3, 10, 14) and hidden.shape == (2, 8, 5, 7)
+    assert out is sr
+    torch.testing.assert_close(sr, sr_zero, rtol=0, atol=0)
+
+
+def test_load_rrn_state_dict_unwraps_and_strips_prefix() -> None:
+    weight = torch.ones(2)
+    for checkpoint in (
+        {"module.neuro.conv_1.bias": weight},
+        {"state_dict": {"module.neuro.conv_1.bias": weight}},
+        {"params": {"neuro.conv_1.bias": weight}},
+    ):
+        assert load_rrn_state_dict(checkpoint) == {"neuro.conv_1.bias": weight}

@@ -1,0 +1,181 @@
+"""FOCAS (Wang et al., ACM MM 2021): RRN with a gaze-centred cascade of deeper trunk regions.
+
+FOCAS changes only inference: with the RRN weights unchanged, the first ``blocks[0]`` residual
+blocks run on the whole frame and each nested region around the gaze runs the next blocks on a
+crop. The results are blended back with ramped masks, innermost first, and the heads run on the
+full-size map, so the hidden state and the fed-back output stay full-frame.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from vsr.archs.base import FirstPrev, TemporalMode
+from vsr.archs.rrn import RRNState, RRNTrunk
+from vsr.registry import ARCHS
+
+_FULL_HD = (1080, 1920)
+
+FOCAS_PRESETS: dict[str, dict[str, list]] = {
+    "RRN10": {"blocks": [10], "regions": [_FULL_HD]},
+    "FOCAS15": {"blocks": [1, 4, 10], "regions": [_FULL_HD, (224, 224), (128, 128)]},
+    "FOCAS16": {"blocks": [1, 8, 10], "regions": [_FULL_HD, (256, 256), (224, 224)]},
+    "FOCAS17": {"blocks": [1, 4, 10], "regions": [_FULL_HD, (368, 368), (288, 288)]},
+    "FOCAS20": {"blocks": [1, 8, 10], "regions": [_FULL_HD, (448, 448), (416, 416)]},
+    "FOCAS25": {"blocks": [1, 3, 10], "regions": [_FULL_HD, (824, 824), (544, 544)]},
+}
+"""The published configurations for 1080p input (``focas_generator(name, 'HD')``)."""
+
+_RAMP = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def focas_preset(name: str) -> dict[str, list]:
+    """``blocks`` and ``regions`` of a published FOCAS model, as FOCAS keyword arguments."""
+    if name not in FOCAS_PRESETS:
+        raise KeyError(f"unknown FOCAS preset '{name}'; known: {', '.join(FOCAS_PRESETS)}")
+    return copy.deepcopy(FOCAS_PRESETS[name])
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Where one inner region sits in its parent map, and which part of its mask survives.
+
+    ``feat`` is (up, down, left, right) in the parent's coordinates; ``mask`` is the same
+    (top, bottom, left, right) slice of the full-size region mask, smaller when clamped.
+    """
+
+    feat: tuple[int, int, int, int]
+    mask: tuple[int, int, int, int]
+
+
+def compute_crops(
+    frame: tuple[int, int], gaze: tuple[int, int], regions: Sequence[tuple[int, int]]
+) -> list[Crop]:
+    """Nested crops of ``regions`` around ``gaze``, all in LR feature pixels.
+
+    Each region is centred on the gaze and clamped to its parent; gaze and parent extent are then
+    re-expressed relative to the crop. As in the original, the parent extent is shifted by the
+    crop origin but not shrunk to the crop size, which only matters for non-nested regions.
+    """
+    height, width = frame
+    h, w = gaze
+    crops = []
+    for size_h, size_w in regions:
+        up, up_short = _clamp_low(h - size_h // 2)
+        left, left_short = _clamp_low(w - size_w // 2)
+        down, down_short = _clamp_high(h + size_h // 2, height)
+        right, right_short = _clamp_high(w + size_w // 2, width)
+        mask = (up_short, size_h + down_short, left_short, size_w + right_short)
+        crops.append(Crop(feat=(up, down, left, right), mask=mask))
+        h, w, height, width = h - up, w - left, height - up, width - left
+    return crops
+
+
+def _clamp_low(side: int) -> tuple[int, int]:
+    """A start clamped at 0 and how much was cut off (>= 0)."""
+    return (side, 0) if side >= 0 else (0, -side)
+
+
+def _clamp_high(side: int, limit: int) -> tuple[int, int]:
+    """An end clamped at ``limit`` and the (<= 0) amount cut off."""
+    return (side, 0) if side <= limit else (limit, limit - side)
+
+
+def blending_mask(height: int, width: int) -> Tensor:
+    """(H, W) ramp 0.2, 0.4, 0.6, 0.8 on the four outer rings and 1.0 inside.
+
+    It fades an inner region's deeper features into the shallower ones around it.
+    """
+    rows = torch.arange(height)
+    cols = torch.arange(width)
+    to_edge_h = torch.minimum(rows, height - 1 - rows)
+    to_edge_w = torch.minimum(cols, width - 1 - cols)
+    ring = torch.minimum(to_edge_h[:, None], to_edge_w[None, :]).clamp(max=len(_RAMP) - 1)
+    return torch.tensor(_RAMP)[ring]
+
+
+def lr_region(region: Sequence[int], scale: int) -> tuple[int, int]:
+    """HR region size to LR feature size, rounded down to even so it centres on the gaze."""
+    return (region[0] // scale // 2 * 2, region[1] // scale // 2 * 2)
+
+
+@ARCHS.register("FOCAS")
+class FOCAS(nn.Module):
+    """Foveated cascaded RRN for inference; state-dict keys are exactly RRN's.
+
+    ``blocks`` gives the cumulative trunk depth per region and ``regions`` the (H, W) of each region
+    in HR pixels. Element 0 of ``regions`` stands for the whole input frame whatever its value
+    (a size or a label such as ``"full"``), so one configuration runs at any resolution.
+    """
+
+    temporal: TemporalMode = "recurrent"
+    first_prev: FirstPrev = "same"
+
+    def __init__(
+        self,
+        scale: int = 4,
+        num_channels: int = 128,
+        num_blocks: int = 10,
+        blocks: Sequence[int] = (10,),
+        regions: Sequence[Sequence[int] | str] = ("full",),
+    ) -> None:
+        super().__init__()
+        blocks = [int(b) for b in blocks]
+        if len(blocks) != len(regions) or not blocks:
+            raise ValueError(f"FOCAS needs one depth per region, got {blocks} and {regions}")
+        if blocks[0] < 0 or blocks[-1] > num_blocks or blocks != sorted(set(blocks)):
+            raise ValueError(f"FOCAS blocks {blocks} must increase strictly within 0..{num_blocks}")
+        self.scale = scale
+        self.blocks = blocks
+        self.inner_lr_regions = [lr_region(r, scale) for r in regions[1:]]
+        if any(min(r) < 2 for r in self.inner_lr_regions):
+            raise ValueError(f"FOCAS regions {regions[1:]} must be at least {2 * scale} HR px")
+        self.neuro = RRNTrunk(scale, num_channels, num_blocks)
+        for i, (h, w) in enumerate(self.inner_lr_regions):
+            mask = blending_mask(h, w)[None, None]
+            self.register_buffer(f"blend_mask_{i}", mask, persistent=False)
+
+    def crops(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> list[Crop]:
+        """Crops of the inner regions for an LR ``frame`` size and an HR-pixel ``gaze``.
+
+        No gaze means the frame centre; a gaze off the frame is moved onto its border.
+        """
+        height, width = frame
+        if gaze is None:
+            h, w = height // 2, width // 2
+        else:
+            h = min(max(int(gaze[0]) // self.scale, 0), height)
+            w = min(max(int(gaze[1]) // self.scale, 0), width)
+        return compute_crops(frame, (h, w), self.inner_lr_regions)
+
+    def step(
+        self,
+        lr_prev: Tensor,
+        lr_curr: Tensor,
+        state: RRNState | None = None,
+        gaze: tuple[int, int] | None = None,
+    ) -> tuple[Tensor, RRNState]:
+        """SR of ``lr_curr`` with the trunk deepest around ``gaze`` (h, w) in HR pixels."""
+        neuro = self.neuro
+        feat = neuro.features(lr_prev, lr_curr, state)
+        levels = [neuro.blocks(feat, 0, self.blocks[0])]
+        crops = self.crops(feat.shape[-2:], gaze) if len(self.blocks) > 1 else []
+        for i, crop in enumerate(crops):
+            up, down, left, right = crop.feat
+            inner = levels[-1][..., up:down, left:right]
+            levels.append(neuro.blocks(inner, self.blocks[i], self.blocks[i + 1]))
+        for i in reversed(range(len(crops))):
+            up, down, left, right = crops[i].feat
+            top, bottom, m_left, m_right = crops[i].mask
+            mask = getattr(self, f"blend_mask_{i}")[..., top:bottom, m_left:m_right]
+            # Autograd saved the parent map for the crop's first conv: blend into a copy then.
+            outer = levels[i].clone() if torch.is_grad_enabled() else levels[i]
+            region = outer[..., up:down, left:right]
+            outer[..., up:down, left:right] = levels[i + 1] * mask + region * (1 - mask)
+            levels[i] = outer
+        return neuro.heads(levels[0], lr_curr)
