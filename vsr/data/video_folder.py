@@ -1,0 +1,541 @@
+"""Datasets over folders of frame folders: ``root/<clip>/<frame>.png``.
+
+Training sets (``PairedVideoFolder``, ``GTVideoFolder``) serve every window of ``num_frames``
+consecutive frames of every clip, indexed by ``ds[(index, seed)]`` so that all randomness comes
+from the seed. Test sets (``VideoFolderTest``, ``Vid4``) hand out clips that stream one frame at
+a time, so no test set is ever held in memory. Clip lists, lengths and sizes are read from the
+data (or a BasicSR-style meta_info file), never keyed on a dataset's name.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import re
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from vsr.data.degradation_spec import Degradation, make_degradation
+from vsr.data.transforms import (
+    Augment,
+    frames_to_tensor,
+    paired_random_crop,
+    random_crop_box,
+    to_float,
+)
+from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, list_frames, read_image
+from vsr.registry import DATASETS
+
+PathLike = str | os.PathLike
+Size = tuple[int, int]
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+class FrameSizeError(ValueError):
+    """Frames that should line up (LR x scale = GT, or frames of one clip) differ in size."""
+
+
+# --------------------------------------------------------------------------- clip discovery
+
+
+def read_meta_info(path: PathLike) -> list[tuple[str, int, Size | None]]:
+    """Parse BasicSR meta_info lines ``name nframes (h,w,c)`` into (name, nframes, (h, w)).
+
+    The size field is optional (some lists carry only name and count).
+    """
+    entries = []
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=2)
+        try:
+            size = None
+            if len(parts) == 3:
+                h, w = (int(v) for v in re.findall(r"\d+", parts[2])[:2])
+                size = (h, w)
+            entries.append((parts[0], int(parts[1]), size))
+        except (IndexError, ValueError):
+            raise ValueError(
+                f"{path}:{lineno}: expected 'name nframes (h,w,c)', got {line!r}"
+            ) from None
+    if not entries:
+        raise ValueError(f"meta_info file {path} lists no clips")
+    return entries
+
+
+def discover_clips(root: PathLike) -> list[str]:
+    """Every folder under ``root`` that holds images, as a relative posix path.
+
+    Recursion covers nested layouts such as Vimeo-90K ``sequences/00001/0001``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FrameReadError(f"dataset folder not found: {root}")
+    clips = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in filenames):
+            clips.append(Path(dirpath).relative_to(root).as_posix())
+    if not clips:
+        raise FrameReadError(f"no clip folders with images under {root}")
+    return sorted(clips)
+
+
+def read_clip_list(clips: Sequence[str] | PathLike) -> list[str]:
+    """Clip names from a list, or from a text file with one name per line (e.g. Vimeo's
+    ``sep_trainlist.txt``)."""
+    if isinstance(clips, (str, os.PathLike)):
+        return [line.strip() for line in Path(clips).read_text().splitlines() if line.strip()]
+    return list(clips)
+
+
+def clip_frames(folder: Path, expected: int | None = None) -> list[Path]:
+    """Frames of one clip in natural order, with gaps in the numbering reported by file name.
+
+    Natural order keeps ``im2`` before ``im10``; a gap (``0003`` between ``0002`` and ``0004``
+    missing) would otherwise silently join two motion segments into one window.
+    """
+    frames = list_frames(folder)
+    matches = [_NUMBERED.match(p.stem) for p in frames]
+    if all(matches) and len({m.group(1) for m in matches}) == 1:
+        numbered = sorted(zip((int(m.group(2)) for m in matches), frames))
+        frames = [p for _, p in numbered]
+        for (prev_n, prev), (n, _) in itertools.pairwise(numbered):
+            if n != prev_n + 1:
+                width = len(_NUMBERED.match(prev.stem).group(2))  # keeps zero padding
+                missing = f"{matches[0].group(1)}{prev_n + 1:0{width}d}{prev.suffix}"
+                raise FrameReadError(f"frame file not found: {folder / missing} (gap in numbering)")
+    if expected is not None and len(frames) != expected:
+        raise FrameReadError(f"{folder} holds {len(frames)} frames but meta_info lists {expected}")
+    return frames
+
+
+def pair_frames(gt_frames: list[Path], lr_folder: Path) -> list[Path]:
+    """The LR frame for each GT frame, matched by file stem (the suffix may differ)."""
+    by_stem = {p.stem: p for p in list_frames(lr_folder)}
+    lr_frames = []
+    for gt in gt_frames:
+        if gt.stem not in by_stem:
+            raise FrameReadError(
+                f"frame file not found: {lr_folder / gt.name} (LR frame for GT frame {gt})"
+            )
+        lr_frames.append(by_stem.pop(gt.stem))
+    if by_stem:
+        extra = min(by_stem.values())
+        raise FrameReadError(f"LR frame {extra} has no GT frame in {gt_frames[0].parent}")
+    return lr_frames
+
+
+def check_scale(lr_path: Path, lr_size: Size, gt_path: Path, gt_size: Size, scale: int) -> None:
+    """Raise one error naming both files when LR x scale is not the GT size."""
+    if (lr_size[0] * scale, lr_size[1] * scale) != tuple(gt_size):
+        raise FrameSizeError(
+            f"LR frame {lr_path} is {lr_size[0]}x{lr_size[1]} (HxW) but GT frame {gt_path} is "
+            f"{gt_size[0]}x{gt_size[1]}; expected GT = LR x {scale}"
+        )
+
+
+def _read_same_size(paths: list[Path]) -> list[np.ndarray]:
+    """Read a window; frames of one window must share a size to be stacked."""
+    frames = [read_image(p) for p in paths]
+    for path, frame in zip(paths[1:], frames[1:]):
+        if frame.shape != frames[0].shape:
+            raise FrameSizeError(
+                f"frame {path} is {frame.shape[0]}x{frame.shape[1]} but {paths[0]} in the same "
+                f"clip is {frames[0].shape[0]}x{frames[0].shape[1]}"
+            )
+    return frames
+
+
+def _select_clips(
+    root: Path, meta_info: PathLike | None, clips: Sequence[str] | PathLike | None
+) -> list[tuple[str, int | None, Size | None]]:
+    """(name, nframes or None, size or None) per clip: from meta_info if given, else discovered;
+    restricted to ``clips`` (in that order) when given."""
+    if meta_info is not None:
+        entries = read_meta_info(meta_info)
+    else:
+        entries = [(name, None, None) for name in discover_clips(root)]
+    if clips is None:
+        return entries
+    by_name = {e[0]: e for e in entries}
+    selected = []
+    for name in read_clip_list(clips):
+        if name not in by_name:
+            source = meta_info if meta_info is not None else root
+            raise FrameReadError(f"clip {name!r} not found in {source} ({root / name})")
+        selected.append(by_name[name])
+    return selected
+
+
+# --------------------------------------------------------------------------- training sets
+
+
+class _WindowDataset(Dataset):
+    """Shared indexing: item ``i`` is the ``i``-th window over all clips in order."""
+
+    def __init__(
+        self,
+        gt_root: PathLike,
+        scale: int,
+        num_frames: int,
+        gt_patch_size: int | tuple[int, int] | None,
+        meta_info: PathLike | None,
+        use_hflip: bool,
+        use_vflip: bool,
+        use_transpose: bool,
+        use_reverse: bool,
+        clips: Sequence[str] | PathLike | None,
+    ) -> None:
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        self.gt_root = Path(gt_root)
+        self.scale = scale
+        self.num_frames = num_frames
+        self.gt_patch_size = gt_patch_size
+        self.augment_probs = {
+            "hflip": 0.5 if use_hflip else 0.0,
+            "vflip": 0.5 if use_vflip else 0.0,
+            "transpose": 0.5 if use_transpose else 0.0,
+            "reverse": 0.5 if use_reverse else 0.0,
+        }
+        self.clip_names: list[str] = []
+        self._frames: dict[int, list[tuple[Path, Path | None]]] = {}
+        self._expected: list[int | None] = []
+        counts = []
+        for name, nframes, _ in _select_clips(self.gt_root, meta_info, clips):
+            if nframes is None:  # no meta_info: the listing is needed for the count anyway
+                self._frames[len(self.clip_names)] = self._list_clip(name, None)
+                nframes = len(self._frames[len(self.clip_names)])
+            self.clip_names.append(name)
+            self._expected.append(nframes)
+            counts.append(max(nframes - num_frames + 1, 0))
+        self._ends = np.cumsum(counts).tolist()
+        if not self._ends or self._ends[-1] == 0:
+            raise ValueError(f"no clip under {self.gt_root} has {num_frames} frames")
+
+    def _list_clip(self, name: str, expected: int | None) -> list[tuple[Path, Path | None]]:
+        gt = clip_frames(self.gt_root / name, expected)
+        return list(zip(gt, [None] * len(gt)))
+
+    def __len__(self) -> int:
+        return self._ends[-1]
+
+    def _window(self, index: int) -> tuple[str, list[tuple[Path, Path | None]]]:
+        """Clip name and (GT, LR) frame paths of window ``index``; clips listed lazily when a
+        meta_info file gave their lengths (no listing of tens of thousands of folders upfront)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} windows")
+        clip = bisect.bisect_right(self._ends, index)
+        start = index - (self._ends[clip - 1] if clip else 0)
+        if clip not in self._frames:
+            self._frames[clip] = self._list_clip(self.clip_names[clip], self._expected[clip])
+        return self.clip_names[clip], self._frames[clip][start : start + self.num_frames]
+
+    def _unpack(self, key: tuple[int, int]) -> tuple[int, np.random.Generator]:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise TypeError(f"index training sets with (index, seed) tuples, got {key!r}")
+        return int(key[0]), np.random.default_rng(int(key[1]))
+
+    def _sample_augment(self, rng: np.random.Generator) -> Augment:
+        return Augment.sample(rng, **self.augment_probs)
+
+
+@DATASETS.register()
+class PairedVideoFolder(_WindowDataset):
+    """LR and GT frame folders with the same clip and frame names.
+
+    Item ``{"lr": (T,C,h,w), "gt": (T,C,H,W), "key": "<clip>/<first frame stem>"}``, float32
+    RGB in [0, 1]; draws: crop position, then hflip/vflip/transpose/reverse (one draw each).
+    """
+
+    def __init__(
+        self,
+        lr_root: PathLike,
+        gt_root: PathLike,
+        scale: int,
+        num_frames: int,
+        gt_patch_size: int | tuple[int, int] | None = None,
+        meta_info: PathLike | None = None,
+        use_hflip: bool = True,
+        use_vflip: bool = False,
+        use_transpose: bool = False,
+        use_reverse: bool = False,
+        clips: Sequence[str] | PathLike | None = None,
+    ) -> None:
+        self.lr_root = Path(lr_root)
+        super().__init__(
+            gt_root,
+            scale,
+            num_frames,
+            gt_patch_size,
+            meta_info,
+            use_hflip,
+            use_vflip,
+            use_transpose,
+            use_reverse,
+            clips,
+        )
+
+    def _list_clip(self, name: str, expected: int | None) -> list[tuple[Path, Path | None]]:
+        gt = clip_frames(self.gt_root / name, expected)
+        return list(zip(gt, pair_frames(gt, self.lr_root / name)))
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        index, rng = self._unpack(key)
+        name, window = self._window(index)
+        gt_paths = [g for g, _ in window]
+        lr_paths = [lr for _, lr in window]
+        gt_imgs = _read_same_size(gt_paths)
+        lr_imgs = _read_same_size(lr_paths)
+        check_scale(
+            lr_paths[0], lr_imgs[0].shape[:2], gt_paths[0], gt_imgs[0].shape[:2], self.scale
+        )
+        lr, gt = frames_to_tensor(lr_imgs), frames_to_tensor(gt_imgs)
+        if self.gt_patch_size is not None:
+            lr, gt = paired_random_crop(lr, gt, self.gt_patch_size, self.scale, rng)
+        augment = self._sample_augment(rng)
+        return {
+            "lr": to_float(augment(lr)),
+            "gt": to_float(augment(gt)),
+            "key": f"{name}/{gt_paths[0].stem}",
+        }
+
+
+@DATASETS.register()
+class GTVideoFolder(_WindowDataset):
+    """GT frame folders only; the LR clip is made on the fly by a registered degradation.
+
+    Order per item: crop a GT patch (corner on the scale grid), augment the GT, then degrade —
+    degrading last keeps the LR/GT sampling phase of the degradation (e.g. BD's LR k <-> HR 4k)
+    the same for flipped samples as at test time. The degradation therefore sees only the patch,
+    so its border handling applies at the patch edge. Without a patch, the GT is cropped to a
+    multiple of the scale. Same item format as ``PairedVideoFolder``.
+    """
+
+    def __init__(
+        self,
+        gt_root: PathLike,
+        degradation: dict[str, Any] | str,
+        scale: int,
+        num_frames: int,
+        gt_patch_size: int | tuple[int, int] | None = None,
+        meta_info: PathLike | None = None,
+        use_hflip: bool = True,
+        use_vflip: bool = False,
+        use_transpose: bool = False,
+        use_reverse: bool = False,
+        clips: Sequence[str] | PathLike | None = None,
+    ) -> None:
+        super().__init__(
+            gt_root,
+            scale,
+            num_frames,
+            gt_patch_size,
+            meta_info,
+            use_hflip,
+            use_vflip,
+            use_transpose,
+            use_reverse,
+            clips,
+        )
+        self.degradation_spec = degradation
+        self.degrade = make_degradation(degradation, scale=scale)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        index, rng = self._unpack(key)
+        name, window = self._window(index)
+        gt_paths = [g for g, _ in window]
+        gt = frames_to_tensor(_read_same_size(gt_paths))
+        height, width = gt.shape[-2:]
+        if self.gt_patch_size is not None:
+            top, left, ph, pw = random_crop_box(height, width, self.gt_patch_size, rng, self.scale)
+            gt = gt[..., top : top + ph, left : left + pw]
+        else:
+            s = self.scale
+            gt = gt[..., : height // s * s, : width // s * s]
+        gt = to_float(self._sample_augment(rng)(gt))
+        lr = self.degrade(gt)
+        if (lr.shape[-2] * self.scale, lr.shape[-1] * self.scale) != tuple(gt.shape[-2:]):
+            raise FrameSizeError(
+                f"degradation {self.degradation_spec!r} turned GT {tuple(gt.shape[-2:])} of "
+                f"{gt_paths[0]} into LR {tuple(lr.shape[-2:])}, not GT / {self.scale}"
+            )
+        return {"lr": lr.float().contiguous(), "gt": gt, "key": f"{name}/{gt_paths[0].stem}"}
+
+
+# --------------------------------------------------------------------------- test sets
+
+
+def _to_chw(img: np.ndarray) -> Tensor:
+    return to_float(frames_to_tensor([img])[0])
+
+
+class TestClip:
+    """One test clip that streams frames: LR from files or degraded from GT, GT when present.
+
+    Sizes are (H, W); ``gt_size`` comes from meta_info or the first GT frame, ``lr_size`` from
+    the first LR frame (degrading the first GT frame when LR is made on the fly).
+    """
+
+    __test__ = False  # a data class, not a pytest test class despite its name
+
+    def __init__(
+        self,
+        name: str,
+        scale: int,
+        lr_paths: list[Path] | None,
+        gt_paths: list[Path] | None,
+        degradation: Degradation | None = None,
+        gt_size: Size | None = None,
+        lr_size: Size | None = None,
+        fps: float | None = None,
+    ) -> None:
+        if lr_paths is None and (gt_paths is None or degradation is None):
+            raise ValueError(f"clip {name}: needs LR frames, or GT frames and a degradation")
+        self.name = name
+        self.scale = scale
+        self.fps = fps
+        self._lr_paths = lr_paths
+        self._gt_paths = gt_paths
+        self._degrade = degradation
+        self._gt_size = gt_size
+        self._lr_size = lr_size
+        self.num_frames = len(lr_paths if lr_paths is not None else gt_paths)
+
+    @cached_property
+    def gt_size(self) -> Size | None:
+        if self._gt_size is not None or self._gt_paths is None:
+            return self._gt_size
+        return read_image(self._gt_paths[0]).shape[:2]
+
+    @cached_property
+    def lr_size(self) -> Size:
+        if self._lr_size is not None:
+            return self._lr_size
+        return tuple(next(self.lr_frames()).shape[-2:])
+
+    def lr_frames(self) -> Iterator[Tensor]:
+        """LR frames (C, h, w) float32 RGB in [0, 1], one at a time."""
+        if self._lr_paths is None:
+            for gt in self._iter_gt():
+                yield self._degrade(gt[None])[0].float().contiguous()
+            return
+        for i, path in enumerate(self._lr_paths):
+            img = read_image(path)
+            if self._gt_paths is not None:
+                check_scale(path, img.shape[:2], self._gt_paths[i], self.gt_size, self.scale)
+            yield _to_chw(img)
+
+    def gt_frames(self) -> Iterator[Tensor] | None:
+        """GT frames (C, H, W) float32 RGB in [0, 1], or None for an LR-only clip."""
+        return None if self._gt_paths is None else self._iter_gt()
+
+    def _iter_gt(self) -> Iterator[Tensor]:
+        for path in self._gt_paths:
+            img = read_image(path)
+            if img.shape[:2] != tuple(self.gt_size):
+                raise FrameSizeError(
+                    f"GT frame {path} is {img.shape[0]}x{img.shape[1]} but clip {self.name} is "
+                    f"{self.gt_size[0]}x{self.gt_size[1]}"
+                )
+            yield _to_chw(img)
+
+    def __repr__(self) -> str:
+        return f"TestClip({self.name!r}, num_frames={self.num_frames})"
+
+
+@DATASETS.register()
+class VideoFolderTest:
+    """Clip-wise test set over frame folders, in one of three modes:
+
+    * paired: ``lr_root`` and ``gt_root`` (clip list from the LR folder, which may hold a subset);
+    * GT-only: ``gt_root`` and ``degradation`` (LR made per frame on the fly);
+    * LR-only: ``lr_root`` alone (no GT: super-resolve without scoring).
+
+    ``meta_info`` (BasicSR lines) gives clip names, lengths and sizes — of the GT frames when
+    there is a GT root, else of the LR frames; ``clips`` restricts and orders the clips.
+    """
+
+    def __init__(
+        self,
+        lr_root: PathLike | None = None,
+        gt_root: PathLike | None = None,
+        *,
+        scale: int,
+        degradation: dict[str, Any] | str | None = None,
+        clips: Sequence[str] | PathLike | None = None,
+        meta_info: PathLike | None = None,
+    ) -> None:
+        if lr_root is not None and degradation is not None:
+            raise ValueError("give either lr_root (stored LR frames) or a degradation, not both")
+        if lr_root is None and (gt_root is None or degradation is None):
+            raise ValueError("need lr_root, or gt_root together with a degradation")
+        self.lr_root = Path(lr_root) if lr_root is not None else None
+        self.gt_root = Path(gt_root) if gt_root is not None else None
+        self.scale = scale
+        self.degradation = (
+            make_degradation(degradation, scale=scale) if degradation is not None else None
+        )
+        self._entries = _select_clips(self.lr_root or self.gt_root, meta_info, clips)
+
+    def clips(self) -> list[TestClip]:
+        """Clips in order; lists frame files (cheap) but reads no image."""
+        result = []
+        for name, nframes, size in self._entries:
+            gt_paths = lr_paths = None
+            if self.gt_root is not None:
+                gt_paths = clip_frames(self.gt_root / name, nframes)
+                if self.lr_root is not None:
+                    lr_paths = pair_frames(gt_paths, self.lr_root / name)
+            else:
+                lr_paths = clip_frames(self.lr_root / name, nframes)
+            has_gt = self.gt_root is not None  # meta_info sizes describe GT if any, else LR
+            result.append(
+                TestClip(
+                    name,
+                    self.scale,
+                    lr_paths,
+                    gt_paths,
+                    self.degradation,
+                    gt_size=size if has_gt else None,
+                    lr_size=None if has_gt else size,
+                )
+            )
+        return result
+
+
+@DATASETS.register()
+class Vid4(VideoFolderTest):
+    """Vid4-style layout: ``root/GT/<clip>/*.png``, optional ``root/<lr_subdir>/<clip>``.
+
+    With ``lr_subdir`` the clips are those present in the LR folder (real LR sets may cover only
+    some clips); otherwise LR comes from ``degradation`` and the clip list, lengths and sizes
+    from ``root/meta_info_Vid4_GT.txt`` when present, else from the GT folders.
+    """
+
+    def __init__(
+        self,
+        root: PathLike,
+        degradation: dict[str, Any] | str | None = None,
+        lr_subdir: str | None = None,
+        scale: int = 4,
+        clips: Sequence[str] | PathLike | None = None,
+    ) -> None:
+        root = Path(root)
+        meta = root / "meta_info_Vid4_GT.txt"
+        super().__init__(
+            lr_root=root / lr_subdir if lr_subdir is not None else None,
+            gt_root=root / "GT",
+            scale=scale,
+            degradation=degradation,
+            clips=clips,
+            meta_info=meta if lr_subdir is None and meta.is_file() else None,
+        )
