@@ -1,0 +1,344 @@
+"""Video files in and out through PyAV: streaming uint8 RGB decode, atomic H.264 encode with
+the source's audio carried over."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+from av.video.reformatter import Interpolation
+
+from vsr.io.image import FrameReadError
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
+
+# Muxer names for the suffixes we write; the temp file's own suffix cannot be trusted to pick it.
+_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+# Audio codecs every writable container takes as-is; anything else is re-encoded to AAC
+# (Matroska takes any codec, so there everything is copied).
+_COPYABLE_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
+
+# swscale's fast YUV->RGB path truncates and mis-sites chroma (about -1 level on every pixel of
+# coloured or graded content); accurate rounding with full-resolution chroma interpolation is
+# unbiased and still ~10 ms per 720p frame. The RGB->YUV side only needs accurate rounding.
+_TO_RGB = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+_TO_YUV = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+# Ordered layouts for channel counts whose source layout is unordered (AAC needs an order).
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+
+_BT709 = 1  # AVCOL_SPC / AVCOL_PRI / AVCOL_TRC value for ITU-R BT.709
+_UNSPECIFIED = 2
+_BT601 = 5  # AVCOL_SPC_SMPTE170M
+_MPEG_RANGE = 1
+
+
+class VideoReadError(FrameReadError):
+    """A video file is missing, not a video, or fails to decode."""
+
+
+def _rate(fps: Fraction | float | str) -> Fraction:
+    """Exact frame rate; floats like 29.97002997 snap back to the NTSC ratio they came from."""
+    rate = Fraction(fps)
+    if isinstance(fps, float):
+        rate = rate.limit_denominator(10000)
+    if rate <= 0:
+        raise ValueError(f"frame rate must be positive, got {fps!r}")
+    return rate
+
+
+def _src_colorspace(frame: av.VideoFrame) -> int:
+    """YUV matrix of a decoded frame; untagged HD is BT.709 as players assume, SD stays BT.601."""
+    if frame.colorspace != _UNSPECIFIED:
+        return frame.colorspace
+    return _BT709 if frame.height > 576 else _BT601
+
+
+class VideoReader:
+    """Metadata of a video file up front; frames decoded lazily, one at a time, on iteration.
+
+    Each ``iter()`` reopens the file, so a reader can be walked more than once and holds no
+    decoder state (or file handle) between walks.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        with self._open() as container:
+            stream = container.streams.video[0]
+            self.size: tuple[int, int] = (stream.height, stream.width)
+            self.frame_count: int | None = stream.frames or None
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            self.fps: Fraction | None = Fraction(rate) if rate else None
+            self.has_audio = bool(container.streams.audio)
+
+    def _open(self) -> av.container.InputContainer:
+        """Open the file and check it has a video stream, turning FFmpeg errors into one error."""
+        if not self.path.is_file():
+            raise VideoReadError(f"video file not found: {self.path}")
+        try:
+            container = av.open(str(self.path), mode="r")
+        except (av.FFmpegError, UnicodeDecodeError) as exc:
+            raise VideoReadError(
+                f"cannot open {self.path}: expected a video file FFmpeg can read ({exc})"
+            ) from exc
+        if not container.streams.video:
+            container.close()
+            raise VideoReadError(f"{self.path} has no video stream; expected a video file")
+        return container
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield uint8 RGB (H, W, 3) frames in display order."""
+        with self._open() as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            index = 0
+            try:
+                for frame in container.decode(stream):
+                    if (frame.height, frame.width) != self.size:
+                        raise VideoReadError(
+                            f"frame {index} of {self.path} is {frame.height}x{frame.width}; "
+                            f"expected {self.size[0]}x{self.size[1]} like the stream header"
+                        )
+                    yield frame.to_ndarray(
+                        format="rgb24",
+                        src_colorspace=_src_colorspace(frame),
+                        src_color_range=frame.color_range,
+                        interpolation=_TO_RGB,
+                    )
+                    index += 1
+            except av.FFmpegError as exc:
+                # Decoders buffer packets, so the broken one may lie a few frames past ``index``.
+                raise VideoReadError(
+                    f"cannot decode {self.path} at frame {index} "
+                    f"({index} frames decoded before the error): {exc}"
+                ) from exc
+        if self.frame_count is not None and index < self.frame_count:
+            # Not an error: some headers overcount, and the frames yielded are already in use.
+            warnings.warn(
+                f"{self.path} ended after {index} of the {self.frame_count} frames its header "
+                "lists; the file may be truncated or corrupt",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"VideoReader({str(self.path)!r}, size={self.size}, fps={self.fps}, "
+            f"frame_count={self.frame_count}, has_audio={self.has_audio})"
+        )
+
+
+class VideoWriter:
+    """Encode uint8 RGB frames to H.264 (yuv420p, BT.709) at an exact rational frame rate.
+
+    Writes go to a hidden temp file beside ``path`` that replaces it only on a clean
+    :meth:`close`, so a crash or exception never leaves half a video or clobbers an old one.
+    With ``audio_from``, that file's first audio track (if it has one) is muxed in alongside,
+    stream-copied where the container allows and re-encoded to AAC otherwise, and cut where the
+    written video ends. Odd frame sizes, which yuv420p cannot hold, are padded by one
+    replicated row/column.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fps: Fraction | float | str,
+        *,
+        audio_from: str | os.PathLike | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+    ) -> None:
+        self.path = Path(path)
+        self.fps = _rate(fps)
+        muxer = _MUXERS.get(self.path.suffix.lower())
+        if muxer is None:
+            raise ValueError(
+                f"cannot write video {self.path}: suffix must be one of {', '.join(_MUXERS)}"
+            )
+        self._options = {"crf": str(crf), "preset": preset}
+        if "libx264" not in av.codecs_available:
+            raise RuntimeError("PyAV's FFmpeg lacks the libx264 encoder needed to write video")
+        self.frames_written = 0
+        self._video: av.VideoStream | None = None
+        self._size: tuple[int, int] | None = None
+        self._audio_in: av.container.InputContainer | None = None
+        self._audio_units: Iterator[tuple[float, list[av.Packet]]] | None = None
+        self._pending: tuple[float, list[av.Packet]] | None = None
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        # O_EXCL claims the name; mode 0o666 lets the umask decide, as for any new file.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        self._tmp: Path | None = tmp
+        try:
+            self._out = av.open(str(tmp), mode="w", format=muxer)
+            if audio_from is not None:
+                self._add_audio(Path(audio_from), copy_any=muxer == "matroska")
+        except BaseException:
+            self._discard()
+            raise
+
+    # -- audio -------------------------------------------------------------------------------
+
+    def _add_audio(self, source: Path, copy_any: bool) -> None:
+        """Open the audio source and add a matching output stream (copy or AAC re-encode)."""
+        if not source.is_file():
+            raise VideoReadError(f"audio source not found: {source}")
+        try:
+            self._audio_in = av.open(str(source), mode="r")
+        except av.FFmpegError as exc:
+            raise VideoReadError(
+                f"cannot open audio source {source}: expected a media file FFmpeg can read ({exc})"
+            ) from exc
+        if not self._audio_in.streams.audio:
+            return
+        src = self._audio_in.streams.audio[0]
+        if copy_any or src.codec_context.name in _COPYABLE_AUDIO:
+            dst = self._out.add_stream_from_template(src)
+            self._audio_units = self._copied_audio(src, dst)
+        else:
+            layout = src.layout.name
+            if layout.endswith("channels"):  # e.g. a WAV without a channel mask
+                layout = _DEFAULT_LAYOUTS.get(src.channels, "stereo")
+            dst = self._out.add_stream("aac", rate=src.rate, layout=layout)
+            self._audio_units = self._encoded_audio(src, dst)
+
+    def _copied_audio(
+        self, src: av.AudioStream, dst: av.AudioStream
+    ) -> Iterator[tuple[float, list[av.Packet]]]:
+        """Source packets retargeted at the output stream, with their start times."""
+        assert self._audio_in is not None
+        start = src.start_time or 0
+        for packet in self._audio_in.demux(src):
+            if packet.dts is None or packet.pts is None:  # demuxer's end-of-stream marker
+                continue
+            packet.stream = dst
+            yield float((packet.pts - start) * src.time_base), [packet]
+
+    def _encoded_audio(
+        self, src: av.AudioStream, dst: av.AudioStream
+    ) -> Iterator[tuple[float, list[av.Packet]]]:
+        """Source audio decoded and re-encoded (PyAV resamples to the encoder's format)."""
+        assert self._audio_in is not None
+        start = src.start_time or 0
+        time = 0.0
+        for frame in self._audio_in.decode(src):
+            time = float(((frame.pts or 0) - start) * src.time_base)
+            frame.pts = None
+            yield time, dst.encode(frame)
+        yield time, dst.encode(None)  # the encoder's buffered tail, due with the last frame
+
+    def _mux_audio_until(self, end: float) -> None:
+        """Mux audio that starts before ``end`` seconds, interleaving it with the video."""
+        if self._audio_units is None:
+            return
+        while True:
+            if self._pending is None:
+                self._pending = next(self._audio_units, None)
+                if self._pending is None:
+                    return
+            time, packets = self._pending
+            if time >= end:
+                return
+            self._out.mux(packets)
+            self._pending = None
+
+    # -- video -------------------------------------------------------------------------------
+
+    def _add_video(self, height: int, width: int) -> av.VideoStream:
+        """Create the video stream once the first frame fixes the size."""
+        stream = self._out.add_stream("libx264", rate=self.fps, options=self._options)
+        stream.height, stream.width = height + height % 2, width + width % 2
+        stream.pix_fmt = "yuv420p"
+        cc = stream.codec_context
+        cc.colorspace = cc.color_primaries = cc.color_trc = _BT709
+        cc.color_range = _MPEG_RANGE
+        return stream
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one uint8 RGB (H, W, 3) frame; every frame must have the first one's size."""
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(
+                f"frame {self.frames_written} for {self.path} is {frame.dtype} {frame.shape}; "
+                "expected uint8 RGB (H, W, 3)"
+            )
+        if self._video is None:
+            self._size = frame.shape[:2]
+            self._video = self._add_video(*self._size)
+        elif frame.shape[:2] != self._size:
+            raise ValueError(
+                f"frame {self.frames_written} for {self.path} is {frame.shape[0]}x{frame.shape[1]};"
+                f" expected {self._size[0]}x{self._size[1]} like frame 0"
+            )
+        pad = ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))
+        if any(p[1] for p in pad):
+            frame = np.pad(frame, pad, mode="edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf = vf.reformat(
+            format="yuv420p",
+            dst_colorspace=_BT709,
+            dst_color_range=_MPEG_RANGE,
+            interpolation=_TO_YUV,
+        )
+        vf.pts = self.frames_written
+        vf.time_base = Fraction(1) / self.fps
+        self._out.mux(self._video.encode(vf))
+        self.frames_written += 1
+        self._mux_audio_until(float(self.frames_written / self.fps))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush encoders, finish the file and move it onto ``path``."""
+        if self._tmp is None:
+            return
+        try:
+            if self._video is None:
+                raise ValueError(f"no frames were written to {self.path}; refusing an empty video")
+            self._out.mux(self._video.encode(None))
+            self._mux_audio_until(float(self.frames_written / self.fps))
+            self._out.close()
+            if self._audio_in is not None:
+                self._audio_in.close()
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+        except BaseException:
+            self._discard()
+            raise
+
+    def abort(self) -> None:
+        """Drop everything written so far; ``path`` is left as it was."""
+        self._discard()
+
+    def _discard(self) -> None:
+        """Close whatever is open, ignoring FFmpeg's complaints, and delete the temp file."""
+        if self._tmp is None:
+            return
+        for container in (getattr(self, "_out", None), self._audio_in):
+            if container is not None:
+                try:
+                    container.close()
+                except av.FFmpegError:
+                    pass
+        self._tmp.unlink(missing_ok=True)
+        self._tmp = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
