@@ -1,16 +1,16 @@
-"""Datasets over folders of frame folders: ``root/<clip>/<frame>.png``.
+"""Datasets over folders of frame folders: ``root/<clip>/<frame>.png``, or an LMDB of them.
 
 Training sets (``PairedVideoFolder``, ``GTVideoFolder``) serve every window of ``num_frames``
 consecutive frames of every clip, indexed by ``ds[(index, seed)]`` so that all randomness comes
 from the seed. Test sets (``VideoFolderTest``, ``Vid4``) hand out clips that stream one frame at
 a time, so no test set is ever held in memory. Clip lists, lengths and sizes are read from the
-data (or a BasicSR-style meta_info file), never keyed on a dataset's name.
+data (or a BasicSR-style meta_info file), never keyed on a dataset's name. Every root may be a
+frame folder or an LMDB (see ``vsr.data.storage``): frames are read through a ``FrameStore``.
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from vsr.data.degradation_spec import Degradation, make_degradation
+from vsr.data.storage import DiskFrameStore, FrameRef, FrameStore, open_store
 from vsr.data.transforms import (
     Augment,
     frames_to_tensor,
@@ -30,12 +31,12 @@ from vsr.data.transforms import (
     random_crop_box,
     to_float,
 )
-from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, list_frames, read_image
+from vsr.io.image import FrameReadError
 from vsr.registry import DATASETS
 
 PathLike = str | os.PathLike
 Size = tuple[int, int]
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+MetaEntries = Sequence[tuple[str, int | None, Size | None]]
 
 
 class FrameSizeError(ValueError):
@@ -70,24 +71,6 @@ def read_meta_info(path: PathLike) -> list[tuple[str, int, Size | None]]:
     return entries
 
 
-def discover_clips(root: PathLike) -> list[str]:
-    """Every folder under ``root`` that holds images, as a relative posix path.
-
-    Recursion covers nested layouts such as Vimeo-90K ``sequences/00001/0001``.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FrameReadError(f"dataset folder not found: {root}")
-    clips = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in filenames):
-            clips.append(Path(dirpath).relative_to(root).as_posix())
-    if not clips:
-        raise FrameReadError(f"no clip folders with images under {root}")
-    return sorted(clips)
-
-
 def read_clip_list(clips: Sequence[str] | PathLike) -> list[str]:
     """Clip names from a list, or from a text file with one name per line (e.g. Vimeo's
     ``sep_trainlist.txt``)."""
@@ -96,81 +79,73 @@ def read_clip_list(clips: Sequence[str] | PathLike) -> list[str]:
     return list(clips)
 
 
-def clip_frames(folder: Path, expected: int | None = None) -> list[Path]:
-    """Frames of one clip in natural order, with gaps in the numbering reported by file name.
-
-    Natural order keeps ``im2`` before ``im10``; a gap (``0003`` between ``0002`` and ``0004``
-    missing) would otherwise silently join two motion segments into one window.
-    """
-    frames = list_frames(folder)
-    matches = [_NUMBERED.match(p.stem) for p in frames]
-    if all(matches) and len({m.group(1) for m in matches}) == 1:
-        numbered = sorted(zip((int(m.group(2)) for m in matches), frames))
-        frames = [p for _, p in numbered]
-        for (prev_n, prev), (n, _) in itertools.pairwise(numbered):
-            if n != prev_n + 1:
-                width = len(_NUMBERED.match(prev.stem).group(2))  # keeps zero padding
-                missing = f"{matches[0].group(1)}{prev_n + 1:0{width}d}{prev.suffix}"
-                raise FrameReadError(f"frame file not found: {folder / missing} (gap in numbering)")
-    if expected is not None and len(frames) != expected:
-        raise FrameReadError(f"{folder} holds {len(frames)} frames but meta_info lists {expected}")
-    return frames
+def clip_frames(folder: PathLike, expected: int | None = None) -> list[FrameRef]:
+    """Frames of one clip folder in natural order (``FrameStore.frames`` on disk)."""
+    return DiskFrameStore(folder).frames("", expected)
 
 
-def pair_frames(gt_frames: list[Path], lr_folder: Path) -> list[Path]:
+def pair_frames(gt_frames: list[FrameRef], lr_store: FrameStore, clip: str) -> list[FrameRef]:
     """The LR frame for each GT frame, matched by file stem (the suffix may differ)."""
-    by_stem = {p.stem: p for p in list_frames(lr_folder)}
+    by_stem = {Path(name).stem: name for name in lr_store.frame_names(clip)}
     lr_frames = []
     for gt in gt_frames:
         if gt.stem not in by_stem:
             raise FrameReadError(
-                f"frame file not found: {lr_folder / gt.name} (LR frame for GT frame {gt})"
+                f"frame not found: {lr_store.locate(clip, gt.name)} (LR frame for GT frame {gt})"
             )
-        lr_frames.append(by_stem.pop(gt.stem))
+        lr_frames.append(FrameRef(lr_store, clip, by_stem.pop(gt.stem)))
     if by_stem:
-        extra = min(by_stem.values())
-        raise FrameReadError(f"LR frame {extra} has no GT frame in {gt_frames[0].parent}")
+        extra = lr_store.locate(clip, min(by_stem.values()))
+        gt_clip = gt_frames[0].store.locate(clip)
+        raise FrameReadError(f"LR frame {extra} has no GT frame in {gt_clip}")
     return lr_frames
 
 
-def check_scale(lr_path: Path, lr_size: Size, gt_path: Path, gt_size: Size, scale: int) -> None:
-    """Raise one error naming both files when LR x scale is not the GT size."""
+def check_scale(
+    lr_frame: FrameRef, lr_size: Size, gt_frame: FrameRef, gt_size: Size, scale: int
+) -> None:
+    """Raise one error naming both frames when LR x scale is not the GT size."""
     if (lr_size[0] * scale, lr_size[1] * scale) != tuple(gt_size):
         raise FrameSizeError(
-            f"LR frame {lr_path} is {lr_size[0]}x{lr_size[1]} (HxW) but GT frame {gt_path} is "
+            f"LR frame {lr_frame} is {lr_size[0]}x{lr_size[1]} (HxW) but GT frame {gt_frame} is "
             f"{gt_size[0]}x{gt_size[1]}; expected GT = LR x {scale}"
         )
 
 
-def _read_same_size(paths: list[Path]) -> list[np.ndarray]:
+def _read_same_size(frames: list[FrameRef]) -> list[np.ndarray]:
     """Read a window; frames of one window must share a size to be stacked."""
-    frames = [read_image(p) for p in paths]
-    for path, frame in zip(paths[1:], frames[1:]):
-        if frame.shape != frames[0].shape:
+    images = [f.read() for f in frames]
+    for frame, image in zip(frames[1:], images[1:]):
+        if image.shape != images[0].shape:
             raise FrameSizeError(
-                f"frame {path} is {frame.shape[0]}x{frame.shape[1]} but {paths[0]} in the same "
-                f"clip is {frames[0].shape[0]}x{frames[0].shape[1]}"
+                f"frame {frame} is {image.shape[0]}x{image.shape[1]} but {frames[0]} in the same "
+                f"clip is {images[0].shape[0]}x{images[0].shape[1]}"
             )
-    return frames
+    return images
 
 
 def _select_clips(
-    root: Path, meta_info: PathLike | None, clips: Sequence[str] | PathLike | None
+    store: FrameStore,
+    meta_info: PathLike | MetaEntries | None,
+    clips: Sequence[str] | PathLike | None,
 ) -> list[tuple[str, int | None, Size | None]]:
-    """(name, nframes or None, size or None) per clip: from meta_info if given, else discovered;
-    restricted to ``clips`` (in that order) when given."""
-    if meta_info is not None:
+    """(name, nframes or None, size or None) per clip: from meta_info (a file, or entries already
+    known, e.g. Vimeo's 7 frames per listed clip) if given, else discovered; restricted to
+    ``clips`` (in that order) when given."""
+    if isinstance(meta_info, (str, os.PathLike)):
         entries = read_meta_info(meta_info)
+    elif meta_info is not None:
+        entries = list(meta_info)
     else:
-        entries = [(name, None, None) for name in discover_clips(root)]
+        entries = [(name, None, None) for name in store.clips()]
     if clips is None:
         return entries
     by_name = {e[0]: e for e in entries}
     selected = []
     for name in read_clip_list(clips):
         if name not in by_name:
-            source = meta_info if meta_info is not None else root
-            raise FrameReadError(f"clip {name!r} not found in {source} ({root / name})")
+            source = meta_info if isinstance(meta_info, (str, os.PathLike)) else store.locate("")
+            raise FrameReadError(f"clip {name!r} not found in {source} ({store.locate(name)})")
         selected.append(by_name[name])
     return selected
 
@@ -183,11 +158,11 @@ class _WindowDataset(Dataset):
 
     def __init__(
         self,
-        gt_root: PathLike,
+        gt_root: PathLike | FrameStore,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None,
-        meta_info: PathLike | None,
+        meta_info: PathLike | MetaEntries | None,
         use_hflip: bool,
         use_vflip: bool,
         use_transpose: bool,
@@ -196,7 +171,7 @@ class _WindowDataset(Dataset):
     ) -> None:
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-        self.gt_root = Path(gt_root)
+        self.gt_store = open_store(gt_root)
         self.scale = scale
         self.num_frames = num_frames
         self.gt_patch_size = gt_patch_size
@@ -207,10 +182,10 @@ class _WindowDataset(Dataset):
             "reverse": 0.5 if use_reverse else 0.0,
         }
         self.clip_names: list[str] = []
-        self._frames: dict[int, list[tuple[Path, Path | None]]] = {}
+        self._frames: dict[int, list[tuple[FrameRef, FrameRef | None]]] = {}
         self._expected: list[int | None] = []
         counts = []
-        for name, nframes, _ in _select_clips(self.gt_root, meta_info, clips):
+        for name, nframes, _ in _select_clips(self.gt_store, meta_info, clips):
             if nframes is None:  # no meta_info: the listing is needed for the count anyway
                 self._frames[len(self.clip_names)] = self._list_clip(name, None)
                 nframes = len(self._frames[len(self.clip_names)])
@@ -219,17 +194,17 @@ class _WindowDataset(Dataset):
             counts.append(max(nframes - num_frames + 1, 0))
         self._ends = np.cumsum(counts).tolist()
         if not self._ends or self._ends[-1] == 0:
-            raise ValueError(f"no clip under {self.gt_root} has {num_frames} frames")
+            raise ValueError(f"no clip in {self.gt_store.locate('')} has {num_frames} frames")
 
-    def _list_clip(self, name: str, expected: int | None) -> list[tuple[Path, Path | None]]:
-        gt = clip_frames(self.gt_root / name, expected)
+    def _list_clip(self, name: str, expected: int | None) -> list[tuple[FrameRef, FrameRef | None]]:
+        gt = self.gt_store.frames(name, expected)
         return list(zip(gt, [None] * len(gt)))
 
     def __len__(self) -> int:
         return self._ends[-1]
 
-    def _window(self, index: int) -> tuple[str, list[tuple[Path, Path | None]]]:
-        """Clip name and (GT, LR) frame paths of window ``index``; clips listed lazily when a
+    def _window(self, index: int) -> tuple[str, list[tuple[FrameRef, FrameRef | None]]]:
+        """Clip name and (GT, LR) frames of window ``index``; clips listed lazily when a
         meta_info file gave their lengths (no listing of tens of thousands of folders upfront)."""
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} windows")
@@ -250,7 +225,7 @@ class _WindowDataset(Dataset):
 
 @DATASETS.register()
 class PairedVideoFolder(_WindowDataset):
-    """LR and GT frame folders with the same clip and frame names.
+    """LR and GT frame folders (or LMDBs) with the same clip and frame names.
 
     Item ``{"lr": (T,C,h,w), "gt": (T,C,H,W), "key": "<clip>/<first frame stem>"}``, float32
     RGB in [0, 1]; draws: crop position, then hflip/vflip/transpose/reverse (one draw each).
@@ -258,19 +233,19 @@ class PairedVideoFolder(_WindowDataset):
 
     def __init__(
         self,
-        lr_root: PathLike,
-        gt_root: PathLike,
+        lr_root: PathLike | FrameStore,
+        gt_root: PathLike | FrameStore,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None = None,
-        meta_info: PathLike | None = None,
+        meta_info: PathLike | MetaEntries | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
         use_transpose: bool = False,
         use_reverse: bool = False,
         clips: Sequence[str] | PathLike | None = None,
     ) -> None:
-        self.lr_root = Path(lr_root)
+        self.lr_store = open_store(lr_root)
         super().__init__(
             gt_root,
             scale,
@@ -284,9 +259,9 @@ class PairedVideoFolder(_WindowDataset):
             clips,
         )
 
-    def _list_clip(self, name: str, expected: int | None) -> list[tuple[Path, Path | None]]:
-        gt = clip_frames(self.gt_root / name, expected)
-        return list(zip(gt, pair_frames(gt, self.lr_root / name)))
+    def _list_clip(self, name: str, expected: int | None) -> list[tuple[FrameRef, FrameRef | None]]:
+        gt = self.gt_store.frames(name, expected)
+        return list(zip(gt, pair_frames(gt, self.lr_store, name)))
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         index, rng = self._unpack(key)
@@ -311,7 +286,8 @@ class PairedVideoFolder(_WindowDataset):
 
 @DATASETS.register()
 class GTVideoFolder(_WindowDataset):
-    """GT frame folders only; the LR clip is made on the fly by a registered degradation.
+    """GT frame folders (or an LMDB) only; the LR clip is made on the fly by a registered
+    degradation.
 
     Order per item: crop a GT patch (corner on the scale grid), augment the GT, then degrade —
     degrading last keeps the LR/GT sampling phase of the degradation (e.g. BD's LR k <-> HR 4k)
@@ -322,12 +298,12 @@ class GTVideoFolder(_WindowDataset):
 
     def __init__(
         self,
-        gt_root: PathLike,
+        gt_root: PathLike | FrameStore,
         degradation: dict[str, Any] | str,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None = None,
-        meta_info: PathLike | None = None,
+        meta_info: PathLike | MetaEntries | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
         use_transpose: bool = False,
@@ -371,6 +347,21 @@ class GTVideoFolder(_WindowDataset):
         return {"lr": lr.float().contiguous(), "gt": gt, "key": f"{name}/{gt_paths[0].stem}"}
 
 
+def window_training_set(
+    gt_root: PathLike | FrameStore,
+    lr_root: PathLike | FrameStore | None,
+    degradation: dict[str, Any] | str | None,
+    **kwargs: Any,
+) -> PairedVideoFolder | GTVideoFolder:
+    """The two modes of a named training set (Vimeo-90K, REDS): stored LR frames, or LR made
+    from the GT by a degradation."""
+    if (lr_root is None) == (degradation is None):
+        raise ValueError("give either lr_root (stored LR frames) or a degradation, not both")
+    if lr_root is not None:
+        return PairedVideoFolder(lr_root, gt_root, **kwargs)
+    return GTVideoFolder(gt_root, degradation, **kwargs)
+
+
 # --------------------------------------------------------------------------- test sets
 
 
@@ -391,8 +382,8 @@ class TestClip:
         self,
         name: str,
         scale: int,
-        lr_paths: list[Path] | None,
-        gt_paths: list[Path] | None,
+        lr_paths: list[FrameRef] | None,
+        gt_paths: list[FrameRef] | None,
         degradation: Degradation | None = None,
         gt_size: Size | None = None,
         lr_size: Size | None = None,
@@ -414,7 +405,7 @@ class TestClip:
     def gt_size(self) -> Size | None:
         if self._gt_size is not None or self._gt_paths is None:
             return self._gt_size
-        return read_image(self._gt_paths[0]).shape[:2]
+        return self._gt_paths[0].read().shape[:2]
 
     @cached_property
     def lr_size(self) -> Size:
@@ -429,7 +420,7 @@ class TestClip:
                 yield self._degrade(gt[None])[0].float().contiguous()
             return
         for i, path in enumerate(self._lr_paths):
-            img = read_image(path)
+            img = path.read()
             if self._gt_paths is not None:
                 check_scale(path, img.shape[:2], self._gt_paths[i], self.gt_size, self.scale)
             yield _to_chw(img)
@@ -440,7 +431,7 @@ class TestClip:
 
     def _iter_gt(self) -> Iterator[Tensor]:
         for path in self._gt_paths:
-            img = read_image(path)
+            img = path.read()
             if img.shape[:2] != tuple(self.gt_size):
                 raise FrameSizeError(
                     f"GT frame {path} is {img.shape[0]}x{img.shape[1]} but clip {self.name} is "
@@ -454,7 +445,7 @@ class TestClip:
 
 @DATASETS.register()
 class VideoFolderTest:
-    """Clip-wise test set over frame folders, in one of three modes:
+    """Clip-wise test set over frame folders (or LMDBs), in one of three modes:
 
     * paired: ``lr_root`` and ``gt_root`` (clip list from the LR folder, which may hold a subset);
     * GT-only: ``gt_root`` and ``degradation`` (LR made per frame on the fly);
@@ -466,38 +457,38 @@ class VideoFolderTest:
 
     def __init__(
         self,
-        lr_root: PathLike | None = None,
-        gt_root: PathLike | None = None,
+        lr_root: PathLike | FrameStore | None = None,
+        gt_root: PathLike | FrameStore | None = None,
         *,
         scale: int,
         degradation: dict[str, Any] | str | None = None,
         clips: Sequence[str] | PathLike | None = None,
-        meta_info: PathLike | None = None,
+        meta_info: PathLike | MetaEntries | None = None,
     ) -> None:
         if lr_root is not None and degradation is not None:
             raise ValueError("give either lr_root (stored LR frames) or a degradation, not both")
         if lr_root is None and (gt_root is None or degradation is None):
             raise ValueError("need lr_root, or gt_root together with a degradation")
-        self.lr_root = Path(lr_root) if lr_root is not None else None
-        self.gt_root = Path(gt_root) if gt_root is not None else None
+        self.lr_store = open_store(lr_root) if lr_root is not None else None
+        self.gt_store = open_store(gt_root) if gt_root is not None else None
         self.scale = scale
         self.degradation = (
             make_degradation(degradation, scale=scale) if degradation is not None else None
         )
-        self._entries = _select_clips(self.lr_root or self.gt_root, meta_info, clips)
+        self._entries = _select_clips(self.lr_store or self.gt_store, meta_info, clips)
 
     def clips(self) -> list[TestClip]:
         """Clips in order; lists frame files (cheap) but reads no image."""
         result = []
         for name, nframes, size in self._entries:
             gt_paths = lr_paths = None
-            if self.gt_root is not None:
-                gt_paths = clip_frames(self.gt_root / name, nframes)
-                if self.lr_root is not None:
-                    lr_paths = pair_frames(gt_paths, self.lr_root / name)
+            if self.gt_store is not None:
+                gt_paths = self.gt_store.frames(name, nframes)
+                if self.lr_store is not None:
+                    lr_paths = pair_frames(gt_paths, self.lr_store, name)
             else:
-                lr_paths = clip_frames(self.lr_root / name, nframes)
-            has_gt = self.gt_root is not None  # meta_info sizes describe GT if any, else LR
+                lr_paths = self.lr_store.frames(name, nframes)
+            has_gt = self.gt_store is not None  # meta_info sizes describe GT if any, else LR
             result.append(
                 TestClip(
                     name,

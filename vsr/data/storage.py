@@ -1,0 +1,240 @@
+"""Where a dataset's frames live: clip folders on disk or an LMDB, read through one interface.
+
+A frame is addressed by ``(clip, name)``: the clip is a relative posix path (``000``,
+``00001/0001``), the name a file name (``im1.png``). On disk that is ``root/clip/name``; in an
+LMDB it is the BasicSR key ``clip/stem`` (MODELS.md §7.7: value = PNG bytes, BGR), so LMDBs made
+by BasicSR/KAIR and by ``scripts/create_lmdb.py`` are read alike and every dataset that reads
+through a ``FrameStore`` works from either backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+import lmdb
+import numpy as np
+
+from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, decode_image, list_frames, read_image
+
+PathLike = str | os.PathLike
+LMDB_META = "meta_info.txt"
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def frame_key(clip: str, name: str) -> str:
+    """BasicSR LMDB key of a frame: relative path without extension (``00001/0001/im1``)."""
+    stem = PurePosixPath(name).stem
+    return stem if clip in ("", ".") else f"{clip}/{stem}"
+
+
+@dataclass(frozen=True, eq=False)
+class FrameRef:
+    """One frame of a store; ``str()`` gives its location for error messages."""
+
+    store: FrameStore
+    clip: str
+    name: str
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def read(self) -> np.ndarray:
+        """uint8 RGB (H, W, 3)."""
+        return self.store.read(self.clip, self.name)
+
+    def __str__(self) -> str:
+        return self.store.locate(self.clip, self.name)
+
+
+class FrameStore(ABC):
+    """Clips of frames under one root, whatever the backend."""
+
+    @abstractmethod
+    def clips(self) -> list[str]:
+        """Every clip, sorted."""
+
+    @abstractmethod
+    def has_clip(self, clip: str) -> bool: ...
+
+    @abstractmethod
+    def frame_names(self, clip: str) -> list[str]:
+        """File names of a clip's frames, in no particular order; FrameReadError if it has none."""
+
+    @abstractmethod
+    def read(self, clip: str, name: str) -> np.ndarray:
+        """Frame as uint8 RGB (H, W, 3); FrameReadError naming the frame if missing or corrupt."""
+
+    @abstractmethod
+    def locate(self, clip: str, name: str | None = None) -> str:
+        """Human-readable location of a clip or frame, for error messages."""
+
+    def frames(self, clip: str, expected: int | None = None) -> list[FrameRef]:
+        """Frames of one clip in natural order, with gaps in the numbering reported by name.
+
+        Natural order keeps ``im2`` before ``im10``; a gap (``0003`` between ``0002`` and ``0004``
+        missing) would otherwise silently join two motion segments into one window.
+        """
+        frames = [FrameRef(self, clip, name) for name in sorted(self.frame_names(clip))]
+        matches = [_NUMBERED.match(f.stem) for f in frames]
+        if all(matches) and len({m.group(1) for m in matches}) == 1:
+            numbered = sorted(zip((int(m.group(2)) for m in matches), frames), key=lambda p: p[0])
+            frames = [f for _, f in numbered]
+            for (prev_n, prev), (n, _) in itertools.pairwise(numbered):
+                if n != prev_n + 1:
+                    width = len(_NUMBERED.match(prev.stem).group(2))  # keeps zero padding
+                    missing = f"{matches[0].group(1)}{prev_n + 1:0{width}d}{prev.suffix}"
+                    raise FrameReadError(
+                        f"frame not found: {self.locate(clip, missing)} (gap in numbering)"
+                    )
+        if expected is not None and len(frames) != expected:
+            raise FrameReadError(
+                f"{self.locate(clip)} holds {len(frames)} frames but meta_info lists {expected}"
+            )
+        return frames
+
+
+class DiskFrameStore(FrameStore):
+    """Frame folders ``root/<clip>/<frame>.<ext>``; clips may be nested (Vimeo ``00001/0001``)."""
+
+    def __init__(self, root: PathLike) -> None:
+        self.root = Path(root)
+
+    def clips(self) -> list[str]:
+        """Every folder under the root that holds images (recursive)."""
+        if not self.root.is_dir():
+            raise FrameReadError(f"dataset folder not found: {self.root}")
+        clips = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in filenames):
+                clip = Path(dirpath).relative_to(self.root).as_posix()
+                clips.append("" if clip == "." else clip)  # images directly under the root
+        if not clips:
+            raise FrameReadError(f"no clip folders with images under {self.root}")
+        return sorted(clips)
+
+    def has_clip(self, clip: str) -> bool:
+        return (self.root / clip).is_dir()
+
+    def frame_names(self, clip: str) -> list[str]:
+        return [p.name for p in list_frames(self.root / clip)]
+
+    def read(self, clip: str, name: str) -> np.ndarray:
+        return read_image(self.root / clip / name)
+
+    def locate(self, clip: str, name: str | None = None) -> str:
+        return str(self.root / clip / name) if name is not None else str(self.root / clip)
+
+    def __repr__(self) -> str:
+        return f"DiskFrameStore({str(self.root)!r})"
+
+
+# One environment per (LMDB, process): an environment must not be used across fork() (DataLoader
+# workers), and LMDB refuses to open a file twice in one process, so a forked worker closes the
+# copy it inherited (its own mapping only; the parent's is untouched) and opens its own.
+_ENVS: dict[str, tuple[int, lmdb.Environment]] = {}
+
+
+def open_lmdb_readonly(path: Path) -> lmdb.Environment:
+    """The calling process's read-only environment for ``path``, opened on first use."""
+    key = str(path.resolve())
+    cached = _ENVS.get(key)
+    if cached is None or cached[0] != os.getpid():
+        if cached is not None:
+            cached[1].close()
+        env = lmdb.open(key, readonly=True, lock=False, readahead=False, meminit=False)
+        _ENVS[key] = cached = (os.getpid(), env)
+    return cached[1]
+
+
+def close_lmdb(path: Path) -> None:
+    """Close this process's environment for ``path`` (before the LMDB is moved or deleted)."""
+    cached = _ENVS.pop(str(path.resolve()), None)
+    if cached is not None:
+        cached[1].close()
+
+
+class LmdbFrameStore(FrameStore):
+    """A BasicSR-layout LMDB: ``X.lmdb/{data.mdb, lock.mdb, meta_info.txt}``.
+
+    The clip/frame index comes from ``meta_info.txt`` (lines ``<key>.png (h,w,c) <level>``), or
+    from the keys themselves when it is absent. The environment is opened lazily, read-only and
+    without locking, once per process — so the store pickles into DataLoader workers and each
+    worker opens its own.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        if not (self.path / "data.mdb").is_file():
+            raise FrameReadError(f"LMDB not found: {self.path} has no data.mdb")
+
+    @cached_property
+    def _index(self) -> dict[str, list[str]]:
+        meta = self.path / LMDB_META
+        if meta.is_file():
+            keys = []
+            for lineno, line in enumerate(meta.read_text().splitlines(), start=1):
+                if not line.strip():
+                    continue
+                name = line.split()[0]
+                if not name.endswith(".png"):
+                    raise ValueError(f"{meta}:{lineno}: expected '<key>.png (h,w,c) level'")
+                keys.append(name[: -len(".png")])
+        else:
+            with open_lmdb_readonly(self.path).begin() as txn:
+                keys = [k.decode() for k in txn.cursor().iternext(keys=True, values=False)]
+        index: dict[str, list[str]] = {}
+        for key in keys:
+            clip, _, stem = key.rpartition("/")
+            index.setdefault(clip, []).append(f"{stem}.png")
+        if not index:
+            raise FrameReadError(f"LMDB {self.path} holds no frames")
+        return index
+
+    def clips(self) -> list[str]:
+        return sorted(self._index)
+
+    def has_clip(self, clip: str) -> bool:
+        return clip in self._index
+
+    def frame_names(self, clip: str) -> list[str]:
+        if clip not in self._index:
+            raise FrameReadError(f"clip {clip!r} not found in LMDB {self.path}")
+        return list(self._index[clip])
+
+    def read(self, clip: str, name: str) -> np.ndarray:
+        key = frame_key(clip, name)
+        with open_lmdb_readonly(self.path).begin() as txn:
+            value = txn.get(key.encode())
+        if value is None:
+            raise FrameReadError(f"key {key!r} not found in LMDB {self.path}")
+        return decode_image(value, name=f"key {key!r} in LMDB {self.path}")
+
+    def locate(self, clip: str, name: str | None = None) -> str:
+        where = clip if name is None else frame_key(clip, name)
+        return f"{self.path}[{where}]" if where else str(self.path)
+
+    def __repr__(self) -> str:
+        return f"LmdbFrameStore({str(self.path)!r})"
+
+
+def open_store(root: PathLike | FrameStore) -> FrameStore:
+    """The store for a dataset root: an LMDB when it holds ``data.mdb`` or is named ``*.lmdb``,
+    else frame folders. A store passes through unchanged."""
+    if isinstance(root, FrameStore):
+        return root
+    path = Path(root)
+    if (path / "data.mdb").is_file() or path.suffix == ".lmdb":
+        return LmdbFrameStore(path)
+    return DiskFrameStore(path)
