@@ -94,6 +94,12 @@ def _infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _allocate(args: argparse.Namespace) -> int:
+    from vsr.foveation.allocation import run_allocate
+
+    return run_allocate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +129,34 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--chunk-frames", type=int, default=16)
     infer.add_argument("overrides", nargs="*")
     infer.set_defaults(func=_infer)
+
+    alloc = sub.add_parser("allocate", help="size a FOCAS model to a latency budget on this "
+                           "machine (MODELS.md §2.4) and write its config")
+    alloc.add_argument("--latency", type=float, required=True, help="budget in ms per frame")
+    alloc.add_argument("--resolution", default="1080x1920", help="HR frame size HxW")
+    alloc.add_argument("--depth", type=int, default=10, help="trunk blocks of the RRN weights")
+    alloc.add_argument("--channels", type=int, default=128, help="trunk channels")
+    alloc.add_argument("--regions", type=int, default=3, help="regions incl. the full frame")
+    alloc.add_argument("--sigma", type=float, default=64.0, help="foveal Gaussian sigma (px)")
+    alloc.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32")
+    alloc.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    alloc.add_argument("--design", choices=["fast", "original"], default="fast",
+                       help="latency design: 9 models (+3 held out) or the original 108")
+    alloc.add_argument("--repeats", type=int, help="timed steps per model (CPU 2, CUDA 20)")
+    alloc.add_argument("--cache-dir", help="latency profile cache (~/.cache/vsr/latency)")
+    alloc.add_argument("--reprofile", action="store_true", help="ignore a cached profile")
+    alloc.add_argument("--measure-quality", metavar="DATASET",
+                       help="re-derive the quality table on a frame folder or video")
+    alloc.add_argument("--quality-frames", type=int, default=8)
+    alloc.add_argument("--weights", help="RRN/FOCAS weights (quality measurement, config)")
+    alloc.add_argument("-o", "--output", help="write the chosen model as an experiment config")
+    alloc.add_argument("--base", help="config the written one inherits (e.g. its test section)")
+    alloc.add_argument("--name", help="experiment name in the written config")
+    alloc.add_argument("--plot-dir", help="write latency-fit and quality-frontier plots here")
+    alloc.add_argument("--no-verify", action="store_true",
+                       help="skip timing the chosen model")
+    alloc.add_argument("--no-progress", action="store_true")
+    alloc.set_defaults(func=_allocate)
     return parser
 
 

@@ -94,7 +94,7 @@ class ExperimentCfg:
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     output_root: str = "experiments"
-    weights: str | None = None
+    weights: str | None = None  # test/infer: weights to run; train: initial weights
     train: TrainCfg | None = None
     test: TestCfg | None = None
     notes: str | None = None  # free text, e.g. the published numbers this config reproduces

@@ -104,18 +104,27 @@ def check_spec(spec: Any, registry: Registry, dotted: str, prov: Provenance) -> 
         target = registry.get(spec["type"])
     except RegistryError as exc:
         raise _fail(prov, f"{dotted}.type", str(exc)) from None
-    func = target.__init__ if inspect.isclass(target) else target
+    is_class = inspect.isclass(target)
+    func = target.__init__ if is_class else target
     signature = inspect.signature(func)
     try:
         hints = get_type_hints(func, include_extras=True)
     except Exception:  # unresolvable annotations: fall back to names only
         hints = {}
     params = [p for p in signature.parameters.values() if p.name != "self"]
+    if not is_class:  # a registered function (a degradation): its first argument is the data
+        params = params[1:]
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params)
     named = {p.name: p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    # a class taking **kwargs may name the dataclass that describes them (e.g. a metric Protocol)
+    kwargs_schema = getattr(target, "kwargs_schema", None)
+    extra: dict = {}
     out = {"type": spec["type"]}
     for key, value in spec.items():
         if key == "type":
+            continue
+        if key not in named and kwargs_schema is not None:
+            extra[key] = value
             continue
         if key not in named:
             if accepts_any:
@@ -125,8 +134,12 @@ def check_spec(spec: Any, registry: Registry, dotted: str, prov: Provenance) -> 
             raise _fail(prov, f"{dotted}.{key}",
                         f"unknown key for {registry.kind} '{spec['type']}' (accepted: {close})")
         out[key] = check_value(value, hints.get(key, Any), f"{dotted}.{key}", prov)
+    if extra:
+        checked = build_dataclass(kwargs_schema, extra, dotted, prov)
+        out.update({k: getattr(checked, k) for k in extra})
     for name, param in named.items():
-        if param.default is inspect.Parameter.empty and name not in out:
+        # functions get some arguments from their caller (a dataset passes ``scale``)
+        if is_class and param.default is inspect.Parameter.empty and name not in out:
             raise _fail(prov, f"{dotted}.{name}",
                         f"missing required value for {registry.kind} '{spec['type']}'")
     return out

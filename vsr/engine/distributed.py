@@ -70,3 +70,15 @@ def barrier() -> None:
 def cleanup() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def max_parameter_difference(module: torch.nn.Module) -> float:
+    """Largest |difference| of any weight between ranks (0.0 when every rank holds the same)."""
+    if not dist.is_initialized():
+        return 0.0
+    flat = torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()
+                      if t.dtype.is_floating_point])
+    high, low = flat.clone(), flat.clone()
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    return (high - low).abs().max().item()

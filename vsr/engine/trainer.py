@@ -23,6 +23,7 @@ from vsr.engine.distributed import (
     barrier,
     broadcast_parameters,
     init_distributed,
+    max_parameter_difference,
 )
 from vsr.engine.ema import EMA
 from vsr.engine.logging import RunLog, get_logger
@@ -71,7 +72,10 @@ class Trainer:
         if main:
             atomic_write_bytes(self.exp_dir / "config.yaml", dump_config(resolved_dict(cfg)).encode())
         torch.manual_seed(cfg.seed)
-        self.model = MODELS.build(cfg.model).to(self.device)
+        self.model = MODELS.build(cfg.model)
+        if cfg.weights:  # fine-tuning: start from pretrained weights (a resume overrides them)
+            ckpt.load_weights(self.model.net, cfg.weights)
+        self.model.to(self.device)
         broadcast_parameters(self.model)
         groups = self.model.optimizer_params()
         if set(groups) != set(self.train_cfg.optimizers):
@@ -199,6 +203,12 @@ class Trainer:
                 self._save()
         bar.close()
         self.run_log.close()
+        if self.dist.enabled:
+            diff = max_parameter_difference(self.model)
+            if diff != 0.0:
+                raise RuntimeError(f"ranks diverged: parameters differ by up to {diff:g}")
+            self.logger.info(f"parameters identical on {self.dist.world_size} ranks "
+                             f"(max |difference| {diff:g})")
         barrier()
         return scores
 

@@ -1,0 +1,145 @@
+"""Entry points end to end: test.py on Vid4 reproduces the Bicubic numbers; infer.py streams a
+video with fps and audio; bad input gives one clear error and loses nothing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import shared_path
+from vsr.cli.main import main
+from vsr.io.image import write_image
+from vsr.io.video import VideoReader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _vid4_test(tmp_path, config: str) -> dict:
+    vid4 = shared_path("data", "Vid4")
+    code = main(["test", "-c", str(ROOT / "configs" / "bicubic" / config),
+                 f"test.datasets.Vid4.root={vid4}", f"output_root={tmp_path}"])
+    assert code == 0
+    name = yaml.safe_load((ROOT / "configs" / "bicubic" / config).read_text())["name"]
+    return json.loads((tmp_path / name / "results" / "Vid4.json").read_text())
+
+
+def test_bicubic_vid4_bi_matches_independent_computation(tmp_path):
+    """BI x4 then MATLAB bicubic x4, MATLAB Y, no crop, all 171 frames: 22.84 dB / 0.589."""
+    record = _vid4_test(tmp_path, "bicubic_x4_vid4_bi.yaml")
+    assert [c["frames"] for c in record["clips"]] == [41, 34, 49, 47]
+    assert abs(record["average"]["PSNR"] - 22.84) < 0.01
+    assert abs(record["average"]["SSIM"] - 0.589) < 0.001
+    assert (tmp_path / "bicubic_x4_vid4_bi" / "results" / "Vid4.md").is_file()
+
+
+def test_bicubic_vid4_bd_matches_independent_computation(tmp_path):
+    record = _vid4_test(tmp_path, "bicubic_x4_vid4_bd.yaml")
+    assert abs(record["average"]["PSNR"] - 21.27) < 0.01
+    assert abs(record["average"]["SSIM"] - 0.506) < 0.001
+
+
+def test_infer_video_keeps_fps_and_audio(tmp_path):
+    clip = shared_path("data", "clips", "big_buck_bunny_720p_1mb.mp4")
+    small = tmp_path / "in.mp4"
+    # a short low-resolution input keeps the test fast: every 4th pixel of the first 12 frames
+    from vsr.io.video import VideoWriter
+
+    with VideoWriter(small, fps=VideoReader(clip).fps, audio_from=clip) as writer:
+        for i, frame in enumerate(VideoReader(clip)):
+            if i == 12:
+                break
+            writer.write(np.ascontiguousarray(frame[::8, ::8]))
+    out = tmp_path / "sr.mp4"
+    code = main(["infer", "--arch", "{type: Bicubic, scale: 2}", "-i", str(small),
+                 "-o", str(out)])
+    assert code == 0
+    reader = VideoReader(out)
+    assert reader.fps == VideoReader(small).fps == 25
+    assert reader.size == (180, 320) and reader.has_audio
+    assert sum(1 for _ in reader) == 12
+
+
+def test_infer_frames_folder_to_frames_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(tmp_path / "lr" / f"{i:04d}.png", rng.integers(0, 256, (8, 10, 3), np.uint8))
+    code = main(["infer", "--arch", "{type: ELSR, scale: 2}", "-i", str(tmp_path / "lr"),
+                 "-o", str(tmp_path / "sr")])
+    assert code == 0
+    assert len(list((tmp_path / "sr").glob("*.png"))) == 3
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "test.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT)
+
+
+def test_unknown_config_key_is_one_clear_error():
+    out = _run_cli("-c", str(ROOT / "configs" / "bicubic" / "bicubic_x4_vid4_bi.yaml"),
+                   "test.metrics.PSNR.crop=4")
+    assert out.returncode == 2
+    assert "'test.metrics.PSNR.crop': unknown key" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_unknown_registry_name_lists_close_matches():
+    out = _run_cli("-c", str(ROOT / "configs" / "bicubic" / "bicubic_x4_vid4_bi.yaml"),
+                   "model.arch.type=Bicubc")
+    assert out.returncode == 2 and "close matches: Bicubic" in out.stderr
+
+
+def test_corrupt_frame_is_named_and_results_are_not_half_written(tmp_path):
+    gt = tmp_path / "gt" / "clip"
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(gt / f"{i:04d}.png", rng.integers(0, 256, (16, 16, 3), np.uint8))
+    cfg = {"name": "bad", "output_root": str(tmp_path / "exp"),
+           "model": {"type": "SupervisedVSR", "arch": {"type": "Bicubic", "scale": 4}},
+           "test": {"datasets": {"d": {"type": "VideoFolderTest", "gt_root": str(tmp_path / "gt"),
+                                       "degradation": {"type": "BI"}, "scale": 4}},
+                    "metrics": {"PSNR": {"type": "PSNR"}}}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["test", "-c", str(path)]) == 0
+    good = (tmp_path / "exp" / "bad" / "results" / "d.json").read_text()
+    (gt / "0001.png").write_bytes(b"\x89PNG broken")
+    out = _run_cli("-c", str(path))
+    assert out.returncode == 2
+    assert "0001.png" in out.stderr and "Traceback" not in out.stderr
+    assert (tmp_path / "exp" / "bad" / "results" / "d.json").read_text() == good
+
+
+def test_unreadable_video_is_one_clear_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    out = subprocess.run([sys.executable, str(ROOT / "infer.py"), "--arch", "Bicubic",
+                          "-i", str(bad), "-o", str(tmp_path / "o.mp4")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and "broken.mp4" in out.stderr
+    assert "Traceback" not in out.stderr and not (tmp_path / "o.mp4").exists()
+
+
+def test_lr_gt_size_mismatch_is_named(tmp_path):
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "gt" / "c" / "0000.png", rng.integers(0, 256, (16, 16, 3), np.uint8))
+    write_image(tmp_path / "lr" / "c" / "0000.png", rng.integers(0, 256, (5, 4, 3), np.uint8))
+    cfg = {"name": "mm", "output_root": str(tmp_path / "exp"),
+           "model": {"type": "SupervisedVSR", "arch": {"type": "Bicubic", "scale": 4}},
+           "test": {"datasets": {"d": {"type": "VideoFolderTest", "gt_root": str(tmp_path / "gt"),
+                                       "lr_root": str(tmp_path / "lr"), "scale": 4}},
+                    "metrics": {"PSNR": {"type": "PSNR"}}}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = _run_cli("-c", str(path))
+    assert out.returncode == 2 and "0000.png" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("script", ["train.py", "test.py", "infer.py"])
+def test_entry_points_show_help(script):
+    out = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode == 0 and "usage" in out.stdout
