@@ -27,19 +27,22 @@ def _vid4_test(tmp_path, config: str) -> dict:
     return json.loads((tmp_path / name / "results" / "Vid4.json").read_text())
 
 
-def test_bicubic_vid4_bi_matches_independent_computation(tmp_path):
-    """BI x4 then MATLAB bicubic x4, MATLAB Y, no crop, all 171 frames: 22.84 dB / 0.589."""
+def test_bicubic_vid4_bi_reproduces_the_published_row(tmp_path):
+    """BI x4 then MATLAB bicubic x4, MATLAB Y, no crop, all 171 frames, mean per clip then over
+    clips: 23.78 dB / 0.6348, the row RVRT Table 5 prints (23.78 / 0.6347)."""
     record = _vid4_test(tmp_path, "bicubic_x4_vid4_bi.yaml")
     assert [c["frames"] for c in record["clips"]] == [41, 34, 49, 47]
-    assert abs(record["average"]["PSNR"] - 22.84) < 0.01
-    assert abs(record["average"]["SSIM"] - 0.589) < 0.001
+    assert abs(record["average"]["PSNR"] - 23.78) < 0.01
+    assert abs(record["average"]["SSIM"] - 0.6347) < 0.001
     assert (tmp_path / "bicubic_x4_vid4_bi" / "results" / "Vid4.md").is_file()
 
 
-def test_bicubic_vid4_bd_matches_independent_computation(tmp_path):
+def test_bicubic_vid4_bd_reproduces_the_published_psnr(tmp_path):
+    """BD (13x13, sigma 1.6, replicate, phase 0, uint8 LR): 21.79 dB (RVRT Table 5: 21.80);
+    SSIM 0.5428 against the printed 0.5246 (see README, "Bicubic on Vid4")."""
     record = _vid4_test(tmp_path, "bicubic_x4_vid4_bd.yaml")
-    assert abs(record["average"]["PSNR"] - 21.27) < 0.01
-    assert abs(record["average"]["SSIM"] - 0.506) < 0.001
+    assert abs(record["average"]["PSNR"] - 21.79) < 0.01
+    assert abs(record["average"]["SSIM"] - 0.5428) < 0.001
 
 
 def test_infer_video_keeps_fps_and_audio(tmp_path):
