@@ -34,7 +34,8 @@ def test_a_broken_optional_module_does_not_break_the_rest(tmp_path, monkeypatch)
     pkg = tmp_path / "plugpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "good.py").write_text("from tests.test_registry import REG\nREG.register('Good')(dict)\n")
+    good = "from tests.test_registry import REG\nREG.register('Good')(dict)\n"
+    (pkg / "good.py").write_text(good)
     (pkg / "broken.py").write_text("import a_module_that_does_not_exist\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     global REG

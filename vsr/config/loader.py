@@ -71,7 +71,8 @@ def _read_yaml(path: Path) -> dict:
 def _load_file(path: Path, prov: Provenance, chain: tuple[Path, ...]) -> dict:
     path = path.resolve()
     if path in chain:
-        raise ConfigError(f"{path}: circular _base_ chain: {' -> '.join(map(str, chain + (path,)))}")
+        cycle = " -> ".join(map(str, chain + (path,)))
+        raise ConfigError(f"{path}: circular _base_ chain: {cycle}")
     data = _read_yaml(path)
     bases = data.pop("_base_", [])
     if isinstance(bases, str):

@@ -18,6 +18,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from vsr.config.loader import ConfigError, Provenance
 from vsr.registry import Registry, RegistryError
 
+
 def _fail(prov: Provenance, dotted: str, message: str) -> ConfigError:
     return ConfigError(f"{prov.source_of(dotted)}: '{dotted}': {message}")
 

@@ -144,7 +144,8 @@ def bi(clip: Tensor, scale: int = 4, round_to_uint8: bool = True) -> Tensor:
 
     The BI of RVRT/KAIR/BasicVSR, TecoGAN-PyTorch BI, TDAN, EDVR/REDS and Vimeo ``matlabLRx4``;
     with ``round_to_uint8`` it is bit-identical to the published LR PNGs (the input should be
-    modcropped to a multiple of ``scale``, as those recipes do).
+    modcropped to a multiple of ``scale``, as those recipes do). Bit-exactness needs float64
+    input: float32 k/255 is off by ~1e-8, which flips the rounding of a few values near .5.
     """
     _check_clip(clip)
     lr = imresize(clip, 1 / scale)

@@ -70,7 +70,8 @@ class Trainer:
         main = self.dist.is_main
         self.logger = get_logger(self.exp_dir / "train.log" if main else None)
         if main:
-            atomic_write_bytes(self.exp_dir / "config.yaml", dump_config(resolved_dict(cfg)).encode())
+            resolved = dump_config(resolved_dict(cfg)).encode()
+            atomic_write_bytes(self.exp_dir / "config.yaml", resolved)
         torch.manual_seed(cfg.seed)
         self.model = MODELS.build(cfg.model)
         if cfg.weights:  # fine-tuning: start from pretrained weights (a resume overrides them)

@@ -23,6 +23,8 @@ from vsr.registry import METRICS
 class FrameMetric:
     """Base for per-frame metrics: applies the protocol's rounding, channel and crop."""
 
+    kwargs_schema = Protocol  # config keys beyond ``protocol`` are Protocol fields
+
     def __init__(self, protocol: Protocol | None = None, **protocol_kwargs: Any) -> None:
         if protocol is not None and protocol_kwargs:
             raise ValueError("give either a Protocol or protocol keyword arguments, not both")

@@ -17,10 +17,10 @@ def test_cubic_is_keys_a_minus_half() -> None:
 
 def test_downscale_half_interior_weights_are_antialiased() -> None:
     # kernel widened to 8 taps: 0.5 * cubic(0.5 * d) at d = ±0.5, ±1.5, ±2.5, ±3.5
-    row = resize_matrix(32, 16, 0.5)[8]
+    row = resize_matrix(32, 16, 0.5)[8]  # u = 17.5 (1-based): taps 14..21
     half = [-0.01171875, -0.03515625, 0.11328125, 0.43359375]
     expected = torch.zeros(32, dtype=torch.float64)
-    expected[12:20] = torch.tensor(half + half[::-1], dtype=torch.float64)
+    expected[13:21] = torch.tensor(half + half[::-1], dtype=torch.float64)
     assert torch.allclose(row, expected, atol=1e-15, rtol=0)
 
 
@@ -58,5 +58,5 @@ def test_matches_real_matlab_lr_frames() -> None:
     for gt_path, lr_path in list(zip(list_frames(gt_dir), list_frames(lr_dir)))[:3]:
         gt = torch.from_numpy(read_image(gt_path)).permute(2, 0, 1).to(torch.float64) / 255
         lr = torch.from_numpy(read_image(lr_path)).permute(2, 0, 1).to(torch.float64)
-        ours = torch.floor(imresize(gt, 1 / 4) * 255 + 0.5)
+        ours = torch.floor(imresize(gt, 1 / 4).clamp(0, 1) * 255 + 0.5)
         assert torch.equal(ours, lr)
