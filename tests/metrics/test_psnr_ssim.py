@@ -56,8 +56,10 @@ def test_ssim_rgb_averages_channels() -> None:
     gt = torch.rand(3, 24, 24, dtype=torch.float64)
     sr = gt.clone()
     sr[1] = torch.rand(24, 24, dtype=torch.float64)
-    per_channel = [SSIM(channel="rgb")(sr[c : c + 1].expand(3, -1, -1), gt[c : c + 1].expand(
-        3, -1, -1)) for c in range(3)]
+    per_channel = [
+        SSIM(channel="rgb")(sr[c : c + 1].expand(3, -1, -1), gt[c : c + 1].expand(3, -1, -1))
+        for c in range(3)
+    ]
     assert per_channel[0] == pytest.approx(1.0) and per_channel[1] < 0.5
     assert SSIM(channel="rgb")(sr, gt) == pytest.approx(sum(per_channel) / 3, abs=1e-12)
 
@@ -73,8 +75,9 @@ def test_y_formulas() -> None:
 
 
 def test_protocol_validation_and_description() -> None:
-    p = Protocol(channel="y", y_formula="duf", crop_border=8, skip_first=2, skip_last=2,
-                 round_to_8bit=True)
+    p = Protocol(
+        channel="y", y_formula="duf", crop_border=8, skip_first=2, skip_last=2, round_to_8bit=True
+    )
     assert p.describe() == "Y(duf), crop 8 px, frames skip first 2, last 2, uint8"
     assert Protocol(channel="rgb").describe() == "RGB, no crop, all frames, float"
     assert PSNR(protocol=p).protocol is p

@@ -5,7 +5,6 @@ The "same" Y differs by up to ~0.1 dB PSNR between papers, so the formula is alw
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 # (offset, R, G, B) on [0, 255] input.
@@ -37,4 +36,4 @@ def to_uint8_grid(x: Tensor) -> Tensor:
 
     This is what writing the SR result to PNG and reading it back does.
     """
-    return torch.floor(x.clamp(0, 1) * 255 + 0.5)
+    return x.clamp(0, 1).mul_(255).add_(0.5).floor_()

@@ -39,9 +39,7 @@ def symmetric_index(index: Tensor, size: int) -> Tensor:
 
 
 @lru_cache(maxsize=64)
-def resize_matrix(
-    in_size: int, out_size: int, scale: float, antialias: bool = True
-) -> Tensor:
+def resize_matrix(in_size: int, out_size: int, scale: float, antialias: bool = True) -> Tensor:
     """The (out_size, in_size) float64 matrix of MATLAB's ``contributions`` for one axis.
 
     Weights of border taps mirrored onto the same input pixel are summed; this is the only
