@@ -89,6 +89,13 @@ def test_unknown_config_key_is_one_clear_error():
     assert "Traceback" not in out.stderr
 
 
+def test_degradation_params_are_checked_against_the_function():
+    out = _run_cli("-c", str(ROOT / "configs" / "bicubic" / "bicubic_x4_vid4_bd.yaml"),
+                   "test.datasets.Vid4.degradation.sigmaa=1.5")
+    assert out.returncode == 2
+    assert "'test.datasets.Vid4.degradation.sigmaa': unknown key for degradation 'BD'" in out.stderr
+
+
 def test_unknown_registry_name_lists_close_matches():
     out = _run_cli("-c", str(ROOT / "configs" / "bicubic" / "bicubic_x4_vid4_bi.yaml"),
                    "model.arch.type=Bicubc")

@@ -57,7 +57,8 @@ def test_corrupt_checkpoint_names_the_file(tmp_path):
 def test_load_weights_prefers_ema_of_our_checkpoints(tmp_path):
     net = nn.Linear(2, 2)
     ema = {k: torch.full_like(v, 7.0) for k, v in net.state_dict().items()}
-    ckpt.atomic_torch_save({ckpt.MARKER: True, "model": {"net": net.state_dict()}, "ema": ema},
+    model = {f"net.{k}": v for k, v in net.state_dict().items()}
+    ckpt.atomic_torch_save({ckpt.MARKER: True, "model": model, "ema": ema},
                            tmp_path / "c.pth")
     other = nn.Linear(2, 2)
     ckpt.load_weights(other, tmp_path / "c.pth")

@@ -14,7 +14,6 @@ from tests.io.test_video import smooth_frames
 from vsr.io.frames import (
     FolderFrameSink,
     FolderFrameSource,
-    VideoFrameSink,
     VideoFrameSource,
     frame_to_tensor,
     open_frame_sink,
@@ -22,7 +21,7 @@ from vsr.io.frames import (
     tensor_to_frame,
 )
 from vsr.io.image import FrameReadError, read_image, write_image
-from vsr.io.video import VideoReader
+from vsr.io.video import VideoReader, VideoWriter
 
 
 def make_folder(folder: Path, frames: list[np.ndarray]) -> None:
@@ -104,7 +103,7 @@ def test_video_sink_by_suffix_round_trips(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs a frame rate"):
         open_frame_sink(tmp_path / "out.mp4", fps=None)
     with open_frame_sink(tmp_path / "out.MKV", fps=Fraction(24000, 1001)) as sink:
-        assert isinstance(sink, VideoFrameSink)
+        assert isinstance(sink, VideoWriter)
         for frame in frames:
             sink.write(frame)
     reader = VideoReader(tmp_path / "out.MKV")

@@ -77,7 +77,7 @@ def _infer(args: argparse.Namespace) -> int:
     device = resolve_device(args.device or cfg.device)
     net = _build_net(cfg, args.weights, device)
     source = open_frame_source(args.input)
-    total = len(source) if hasattr(source, "__len__") else None
+    total = source.frame_count
     start = time.perf_counter()
     count = 0
     audio = args.input if Path(args.input).is_file() and not args.no_audio else None

@@ -27,6 +27,12 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _takes_mapping(tp: Any) -> bool:
+    if get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp is dict or get_origin(tp) is dict or dataclasses.is_dataclass(tp)
+
+
 def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
     """Check ``value`` against type ``tp``; returns the value (dataclasses built, ints widened)."""
     if tp is Any or tp is inspect.Parameter.empty:
@@ -43,7 +49,9 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         if value is None and type(None) in options:
             return None
         concrete = [o for o in options if o is not type(None)]
-        if len(concrete) == 1:  # Optional[X]: X's own, precise error
+        if isinstance(value, dict):  # a mapping can only be meant for a mapping-shaped arm
+            concrete = [o for o in concrete if _takes_mapping(o)] or concrete
+        if len(concrete) == 1:  # then that arm's own, precise error
             return check_value(value, concrete[0], dotted, prov)
         for option in concrete:
             try:

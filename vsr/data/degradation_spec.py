@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from torch import Tensor
 
 from vsr.registry import DEGRADATIONS
 
 Degradation = Callable[[Tensor], Tensor]
+# A ``{type: Name, **params}`` spec (or a bare name); configs check it against the function.
+DegradationSpec = Annotated[dict, DEGRADATIONS] | str
 
 
 def make_degradation(spec: dict[str, Any] | str, **defaults: Any) -> Degradation:

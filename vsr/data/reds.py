@@ -13,6 +13,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from vsr.data.degradation_spec import DegradationSpec
 from vsr.data.storage import FrameStore, open_store
 from vsr.data.video_folder import (
     MetaEntries,
@@ -56,7 +57,7 @@ class REDS(Dataset):
         gt_root: PathLike | FrameStore,
         num_frames: int,
         lr_root: PathLike | FrameStore | None = None,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         scale: int = 4,
         partition: str | list[str] = "REDS4",
         meta_info: PathLike | MetaEntries | None = None,
@@ -109,7 +110,7 @@ class REDSTest(VideoFolderTest):
         self,
         gt_root: PathLike | FrameStore | None = None,
         lr_root: PathLike | FrameStore | None = None,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         scale: int = 4,
         partition: str | list[str] = "REDS4",
         meta_info: PathLike | MetaEntries | None = None,

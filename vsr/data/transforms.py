@@ -19,9 +19,10 @@ def frames_to_tensor(frames: list[np.ndarray]) -> Tensor:
     return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)
 
 
-def to_float(clip: Tensor) -> Tensor:
-    """uint8 clip to contiguous float32 in [0, 1]."""
-    return clip.float().div_(255.0).contiguous()
+def to_float(clip: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+    """uint8 clip to contiguous float in [0, 1]. Degradations get float64, where k/255 is exact
+    enough for their uint8 rounding to match the published LR files bit for bit."""
+    return clip.to(dtype).div_(255.0).contiguous()
 
 
 def _pair(size: int | tuple[int, int]) -> tuple[int, int]:

@@ -13,16 +13,18 @@ from __future__ import annotations
 import bisect
 import os
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from vsr.data.degradation_spec import Degradation, make_degradation
+from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
 from vsr.data.storage import DiskFrameStore, FrameRef, FrameStore, open_store
 from vsr.data.transforms import (
     Augment,
@@ -299,7 +301,7 @@ class GTVideoFolder(_WindowDataset):
     def __init__(
         self,
         gt_root: PathLike | FrameStore,
-        degradation: dict[str, Any] | str,
+        degradation: DegradationSpec,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None = None,
@@ -337,8 +339,9 @@ class GTVideoFolder(_WindowDataset):
         else:
             s = self.scale
             gt = gt[..., : height // s * s, : width // s * s]
-        gt = to_float(self._sample_augment(rng)(gt))
-        lr = self.degrade(gt)
+        gt = self._sample_augment(rng)(gt)
+        lr = self.degrade(to_float(gt, torch.float64))
+        gt = to_float(gt)
         if (lr.shape[-2] * self.scale, lr.shape[-1] * self.scale) != tuple(gt.shape[-2:]):
             raise FrameSizeError(
                 f"degradation {self.degradation_spec!r} turned GT {tuple(gt.shape[-2:])} of "
@@ -350,7 +353,7 @@ class GTVideoFolder(_WindowDataset):
 def window_training_set(
     gt_root: PathLike | FrameStore,
     lr_root: PathLike | FrameStore | None,
-    degradation: dict[str, Any] | str | None,
+    degradation: DegradationSpec | None,
     **kwargs: Any,
 ) -> PairedVideoFolder | GTVideoFolder:
     """The two modes of a named training set (Vimeo-90K, REDS): stored LR frames, or LR made
@@ -416,8 +419,8 @@ class TestClip:
     def lr_frames(self) -> Iterator[Tensor]:
         """LR frames (C, h, w) float32 RGB in [0, 1], one at a time."""
         if self._lr_paths is None:
-            for gt in self._iter_gt():
-                yield self._degrade(gt[None])[0].float().contiguous()
+            for img in self._iter_gt_images():
+                yield self._degrade_image(img)
             return
         for i, path in enumerate(self._lr_paths):
             img = path.read()
@@ -427,9 +430,35 @@ class TestClip:
 
     def gt_frames(self) -> Iterator[Tensor] | None:
         """GT frames (C, H, W) float32 RGB in [0, 1], or None for an LR-only clip."""
-        return None if self._gt_paths is None else self._iter_gt()
+        if self._gt_paths is None:
+            return None
+        return (_to_chw(img) for img in self._iter_gt_images())
 
-    def _iter_gt(self) -> Iterator[Tensor]:
+    def streams(self) -> tuple[Iterator[Tensor], Iterator[Tensor] | None]:
+        """LR and GT iterators for one evaluation pass. With LR made from GT, each GT frame is
+        read once: the LR iterator hands it to the GT iterator through a queue, which stays as
+        short as the model reads ahead (the GT iterator is consumed in step with the SR output).
+        """
+        if self._lr_paths is not None:
+            return self.lr_frames(), self.gt_frames()
+        pending: deque[Tensor] = deque()
+
+        def lr() -> Iterator[Tensor]:
+            for img in self._iter_gt_images():
+                pending.append(_to_chw(img))
+                yield self._degrade_image(img)
+
+        def gt() -> Iterator[Tensor]:
+            while pending:
+                yield pending.popleft()
+
+        return lr(), gt()
+
+    def _degrade_image(self, img: np.ndarray) -> Tensor:
+        hr = to_float(frames_to_tensor([img]), torch.float64)
+        return self._degrade(hr)[0].float().contiguous()
+
+    def _iter_gt_images(self) -> Iterator[np.ndarray]:
         for path in self._gt_paths:
             img = path.read()
             if img.shape[:2] != tuple(self.gt_size):
@@ -437,7 +466,7 @@ class TestClip:
                     f"GT frame {path} is {img.shape[0]}x{img.shape[1]} but clip {self.name} is "
                     f"{self.gt_size[0]}x{self.gt_size[1]}"
                 )
-            yield _to_chw(img)
+            yield img
 
     def __repr__(self) -> str:
         return f"TestClip({self.name!r}, num_frames={self.num_frames})"
@@ -461,7 +490,7 @@ class VideoFolderTest:
         gt_root: PathLike | FrameStore | None = None,
         *,
         scale: int,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         clips: Sequence[str] | PathLike | None = None,
         meta_info: PathLike | MetaEntries | None = None,
     ) -> None:
@@ -515,7 +544,7 @@ class Vid4(VideoFolderTest):
     def __init__(
         self,
         root: PathLike,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         lr_subdir: str | None = None,
         scale: int = 4,
         clips: Sequence[str] | PathLike | None = None,

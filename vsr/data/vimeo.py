@@ -15,6 +15,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from vsr.data.degradation_spec import DegradationSpec
 from vsr.data.storage import FrameStore, open_store
 from vsr.data.video_folder import (
     PathLike,
@@ -63,7 +64,7 @@ class Vimeo90K(Dataset):
         list_file: Sequence[str] | PathLike,
         scale: int = 4,
         num_frames: int = SEPTUPLET,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         lr_root: PathLike | FrameStore | None = None,
         gt_patch_size: int | tuple[int, int] | None = None,
         use_hflip: bool = True,
@@ -114,7 +115,7 @@ class Vimeo90KTest(VideoFolderTest):
         gt_root: PathLike | FrameStore,
         list_file: Sequence[str] | PathLike,
         lr_root: PathLike | FrameStore | None = None,
-        degradation: dict[str, Any] | str | None = None,
+        degradation: DegradationSpec | None = None,
         scale: int = 4,
     ) -> None:
         store = open_store(gt_root)

@@ -80,7 +80,9 @@ def inference_state_dict(ckpt: dict, net: nn.Module) -> dict:
     """The weights to run: EMA weights of our checkpoints when present, else the network's;
     a foreign file goes through the arch's ``convert_state_dict`` (original key layouts)."""
     if ckpt.get(MARKER):
-        return ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]["net"]
+        if ckpt.get("ema") is not None:
+            return ckpt["ema"]
+        return {k[len("net."):]: v for k, v in ckpt["model"].items() if k.startswith("net.")}
     convert = getattr(type(net), "convert_state_dict", None)
     return convert(ckpt) if convert else ckpt
 

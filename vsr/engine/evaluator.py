@@ -25,6 +25,11 @@ class ClipResult:
     per_frame: dict[str, list[float | None]] = field(default_factory=dict)
     seconds: float = 0.0
 
+    @property
+    def scored(self) -> bool:
+        """Whether any frame was scored (a clip without GT has no scores)."""
+        return any(v is not None for values in self.per_frame.values() for v in values)
+
     def mean(self, metric: str) -> float:
         values = [v for v in self.per_frame[metric] if v is not None]
         return sum(values) / len(values) if values else math.nan
@@ -76,11 +81,11 @@ class Evaluator:
 
     def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
         result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
-        gt_iter = clip.gt_frames()
+        lr_iter, gt_iter = clip.streams()
         save = self.save_images or gt_iter is None
         folder = self.out_dir / "visual" / ds_name / clip.name
         start = time.perf_counter()
-        srs = stream(net, clip.lr_frames(), self.device, self.batch_frames, self.chunk_frames)
+        srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames)
         index = -1
         for index, sr in enumerate(srs):
             gt = next(gt_iter, None) if gt_iter is not None else None
@@ -106,8 +111,8 @@ class Evaluator:
         return result
 
     def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
-        has_gt = any(any(v) for c in clips for v in c.per_frame.values())
-        average = {m: (sum(c.mean(m) for c in clips) / len(clips) if has_gt and clips else math.nan)
+        scored = [c for c in clips if c.scored]
+        average = {m: (sum(c.mean(m) for c in scored) / len(scored) if scored else math.nan)
                    for m in self.metrics}
         protocols = {m: (metric.protocol.describe() if hasattr(metric, "protocol") else "")
                      for m, metric in self.metrics.items()}

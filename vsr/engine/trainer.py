@@ -116,7 +116,7 @@ class Trainer:
         return {
             ckpt.MARKER: True,
             "iteration": self.iteration,
-            "model": {"net": self.model.net.state_dict(), "full": self.model.state_dict()},
+            "model": self.model.state_dict(),  # the inference net's weights are its "net.*"
             "ema": self.ema.net.state_dict() if self.ema else None,
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
@@ -132,7 +132,7 @@ class Trainer:
         if not state.get(ckpt.MARKER):
             raise ValueError(f"{path} is not a vsr training checkpoint (use weights= to load "
                              f"pretrained weights instead)")
-        self.model.load_state_dict(state["model"]["full"])
+        self.model.load_state_dict(state["model"])
         if self.ema and state["ema"] is not None:
             self.ema.net.load_state_dict(state["ema"])
         for name, opt in self.optimizers.items():
@@ -176,6 +176,7 @@ class Trainer:
                    dynamic_ncols=True, mininterval=1.0, desc=self.cfg.name)
         window: dict[str, list[float]] = {}
         tick = time.perf_counter()
+        logged_at = self.iteration
         scores: dict[str, dict] = {}
         self.logger.info(f"training {self.cfg.model['type']} on {self.device} "
                          f"(world size {self.dist.world_size}) from iteration {self.iteration} "
@@ -195,8 +196,8 @@ class Trainer:
                 window.setdefault(key, []).append(value)
             bar.update(1)
             if self.iteration % cfg.log_every == 0 or self.iteration == cfg.total_iters:
-                tick = self._log(window, tick, bar)
-                window = {}
+                tick = self._log(window, logged_at, tick, bar)
+                window, logged_at = {}, self.iteration
             if cfg.val_every and self.evaluator and (
                     self.iteration % cfg.val_every == 0 or self.iteration == cfg.total_iters):
                 scores = self._validate()
@@ -213,14 +214,14 @@ class Trainer:
         barrier()
         return scores
 
-    def _log(self, window: dict[str, list[float]], tick: float, bar) -> float:
+    def _log(self, window: dict[str, list[float]], since: int, tick: float, bar) -> float:
         means = torch.tensor([sum(v) / len(v) for v in window.values()], dtype=torch.float64)
         all_reduce_mean([means], self.dist.world_size)
         values = dict(zip(window, means.tolist()))
         now = time.perf_counter()
         for name, opt in self.optimizers.items():
             values[f"lr/{name}"] = opt.param_groups[0]["lr"]
-        values["it_per_s"] = self.train_cfg.log_every / max(now - tick, 1e-9)
+        values["it_per_s"] = (self.iteration - since) / max(now - tick, 1e-9)
         self.run_log.scalars(self.iteration, values)
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if not k.startswith("lr/")})
         text = ", ".join(f"{k} {v:.6g}" for k, v in values.items())

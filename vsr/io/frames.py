@@ -9,12 +9,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import torch
 
 from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, list_frames, read_image, write_image
+from vsr.io.sink import FrameSink
 from vsr.io.video import VIDEO_SUFFIXES, VideoReader, VideoWriter
 
 
@@ -98,34 +98,6 @@ def open_frame_source(path: str | os.PathLike, fps: Fraction | float | None = No
     return VideoFrameSource(path)
 
 
-class FrameSink(ABC):
-    """Context manager taking uint8 RGB frames; a sink closed after an error keeps no output
-    it cannot vouch for."""
-
-    @abstractmethod
-    def write(self, frame: np.ndarray) -> None: ...
-
-    @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
-    def abort(self) -> None: ...
-
-    def __enter__(self) -> FrameSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
 class FolderFrameSink(FrameSink):
     """Frames as ``%08d.png`` files, each written atomically.
 
@@ -153,27 +125,6 @@ class FolderFrameSink(FrameSink):
         """Frames already written stay; each is whole, and they show how far the run got."""
 
 
-class VideoFrameSink(FrameSink):
-    """A :class:`VideoWriter` behind the sink interface."""
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        fps: Fraction | float | str,
-        audio_from: str | os.PathLike | None = None,
-    ) -> None:
-        self.writer = VideoWriter(path, fps, audio_from=audio_from)
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-
-    def close(self) -> None:
-        self.writer.close()
-
-    def abort(self) -> None:
-        self.writer.abort()
-
-
 def open_frame_sink(
     path: str | os.PathLike,
     fps: Fraction | float | str | None,
@@ -184,7 +135,7 @@ def open_frame_sink(
     if path.suffix.lower() in VIDEO_SUFFIXES:
         if fps is None:
             raise ValueError(f"writing video {path} needs a frame rate; got fps=None")
-        return VideoFrameSink(path, fps, audio_from)
+        return VideoWriter(path, fps, audio_from=audio_from)
     if audio_from is not None:
         warnings.warn(
             f"frame folder {path} cannot hold audio; ignoring audio_from={audio_from}",

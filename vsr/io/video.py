@@ -9,13 +9,13 @@ import warnings
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import numpy as np
 from av.video.reformatter import Interpolation
 
 from vsr.io.image import FrameReadError
+from vsr.io.sink import FrameSink
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
@@ -134,7 +134,7 @@ class VideoReader:
         )
 
 
-class VideoWriter:
+class VideoWriter(FrameSink):
     """Encode uint8 RGB frames to H.264 (yuv420p, BT.709) at an exact rational frame rate.
 
     Writes go to a hidden temp file beside ``path`` that replaces it only on a clean
@@ -328,17 +328,3 @@ class VideoWriter:
                     pass
         self._tmp.unlink(missing_ok=True)
         self._tmp = None
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
