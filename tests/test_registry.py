@@ -46,3 +46,13 @@ def test_a_broken_optional_module_does_not_break_the_rest(tmp_path, monkeypatch)
 
 
 REG: Registry
+
+
+def test_every_module_of_the_package_imports():
+    """A module that fails to import would silently drop its entries from the registry."""
+    from vsr.registry import DATASETS, DEGRADATIONS, LOSSES, METRICS, MODELS
+
+    for registry in (ARCHS, MODELS, DATASETS, LOSSES, METRICS, DEGRADATIONS):
+        registry.names()
+        assert registry._import_errors == {}, registry.kind
+    assert {"RRN", "FOCAS", "ELSR", "Bicubic"} <= set(ARCHS.names())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,3 +74,38 @@ def test_load_rrn_state_dict_unwraps_and_strips_prefix() -> None:
         {"params": {"neuro.conv_1.bias": weight}},
     ):
         assert load_rrn_state_dict(checkpoint) == {"neuro.conv_1.bias": weight}
+
+
+@pytest.mark.parametrize("name", ["rrn_10l.pt", "rrn_3l.pt"])
+def test_engine_loop_streaming_and_metrics_reproduce_the_official_test(name, tmp_path) -> None:
+    """The engine's recurrent loop (first_prev="next" instead of a prepended frame), its
+    streaming form, released-checkpoint loading and the RRN metric protocol (8-px crop of the
+    padded frames, MATLAB Y, float) give test.py's outputs and per-frame PSNR/SSIM."""
+    from vsr.engine.checkpoint import load_weights
+    from vsr.engine.sequence import run_clip, stream
+    from vsr.metrics.psnr_ssim import PSNR, SSIM
+
+    fixture = load_fixture(name)
+    path = tmp_path / "RRN.pth"
+    torch.save(recipe_state_dict(fixture["state_dict_keys"],
+                                 prefix=fixture["checkpoint_key_prefix"]), path)
+    ctor = fixture["constructor"]
+    model = RRN(ctor["scale"], ctor["n_c"], ctor["n_b"]).eval()
+    load_weights(model, path)
+    clip = fixture["lr_input"][:, :, 1:].transpose(1, 2)  # drop the prepended frame: N,T,C,H,W
+    with torch.no_grad():
+        whole = run_clip(model, clip)[0]
+    streamed = torch.stack(list(stream(model, iter(clip[0]))))
+    expected = fixture["outputs"][0].transpose(0, 1)
+    torch.testing.assert_close(whole, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(streamed, whole, rtol=0, atol=0)
+    pad = ((0, 0), (8, 8), (8, 8), (0, 0))  # test.py's GT is reflect-padded like its input
+    gt = torch.from_numpy(np.pad(fixture["gt_crop_uint8"].numpy(), pad, mode="reflect"))
+    gt = gt.permute(0, 3, 1, 2).double() / 255
+    psnr = PSNR(channel="y", y_formula="matlab", crop_border=8)
+    ssim = SSIM(channel="y", y_formula="matlab", crop_border=8)
+    for t in range(gt.shape[0]):
+        assert psnr(whole[t].double(), gt[t]) == pytest.approx(fixture["psnr_y_per_frame"][t],
+                                                               abs=1e-4)
+        assert ssim(whole[t].double(), gt[t]) == pytest.approx(fixture["ssim_y_per_frame"][t],
+                                                               abs=1e-5)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from vsr.archs.base import FirstPrev, TemporalMode
-from vsr.archs.rrn import RRNState, RRNTrunk
+from vsr.archs.rrn import RRNState, RRNTrunk, load_rrn_state_dict
 from vsr.registry import ARCHS
 
 _FULL_HD = (1080, 1920)
@@ -115,6 +115,7 @@ class FOCAS(nn.Module):
 
     temporal: TemporalMode = "recurrent"
     first_prev: FirstPrev = "same"
+    convert_state_dict = staticmethod(load_rrn_state_dict)  # the RRN-10L release files
 
     def __init__(
         self,

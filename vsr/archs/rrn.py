@@ -103,6 +103,7 @@ class RRN(nn.Module):
 
     temporal: TemporalMode = "recurrent"
     first_prev: FirstPrev = "next"
+    convert_state_dict = staticmethod(load_rrn_state_dict)  # released files: ``module.`` keys
 
     def __init__(self, scale: int = 4, num_channels: int = 128, num_blocks: int = 10) -> None:
         super().__init__()
