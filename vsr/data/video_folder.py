@@ -391,6 +391,7 @@ class TestClip:
         gt_size: Size | None = None,
         lr_size: Size | None = None,
         fps: float | None = None,
+        gt_reflect_pad: int = 0,
     ) -> None:
         if lr_paths is None and (gt_paths is None or degradation is None):
             raise ValueError(f"clip {name}: needs LR frames, or GT frames and a degradation")
@@ -402,6 +403,7 @@ class TestClip:
         self._degrade = degradation
         self._gt_size = gt_size
         self._lr_size = lr_size
+        self._pad = gt_reflect_pad
         self.num_frames = len(lr_paths if lr_paths is not None else gt_paths)
 
     @cached_property
@@ -466,6 +468,8 @@ class TestClip:
                     f"GT frame {path} is {img.shape[0]}x{img.shape[1]} but clip {self.name} is "
                     f"{self.gt_size[0]}x{self.gt_size[1]}"
                 )
+            if self._pad:
+                img = np.pad(img, ((self._pad,) * 2, (self._pad,) * 2, (0, 0)), mode="reflect")
             yield img
 
     def __repr__(self) -> str:
@@ -482,6 +486,8 @@ class VideoFolderTest:
 
     ``meta_info`` (BasicSR lines) gives clip names, lengths and sizes — of the GT frames when
     there is a GT root, else of the LR frames; ``clips`` restricts and orders the clips.
+    ``gt_reflect_pad`` (GT-only mode) reflect-pads every GT frame before it is degraded and
+    scored, as RRN's test does with 8 px; a metric ``crop_border`` of the same size removes it.
     """
 
     def __init__(
@@ -493,7 +499,11 @@ class VideoFolderTest:
         degradation: DegradationSpec | None = None,
         clips: Sequence[str] | PathLike | None = None,
         meta_info: PathLike | MetaEntries | None = None,
+        gt_reflect_pad: int = 0,
     ) -> None:
+        if gt_reflect_pad and degradation is None:
+            raise ValueError("gt_reflect_pad needs LR made from the GT (a degradation)")
+        self.gt_reflect_pad = gt_reflect_pad
         if lr_root is not None and degradation is not None:
             raise ValueError("give either lr_root (stored LR frames) or a degradation, not both")
         if lr_root is None and (gt_root is None or degradation is None):
@@ -527,6 +537,7 @@ class VideoFolderTest:
                     self.degradation,
                     gt_size=size if has_gt else None,
                     lr_size=None if has_gt else size,
+                    gt_reflect_pad=self.gt_reflect_pad,
                 )
             )
         return result
@@ -548,6 +559,7 @@ class Vid4(VideoFolderTest):
         lr_subdir: str | None = None,
         scale: int = 4,
         clips: Sequence[str] | PathLike | None = None,
+        gt_reflect_pad: int = 0,
     ) -> None:
         root = Path(root)
         meta = root / "meta_info_Vid4_GT.txt"
@@ -558,4 +570,5 @@ class Vid4(VideoFolderTest):
             degradation=degradation,
             clips=clips,
             meta_info=meta if lr_subdir is None and meta.is_file() else None,
+            gt_reflect_pad=gt_reflect_pad,
         )

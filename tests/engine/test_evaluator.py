@@ -1,0 +1,39 @@
+"""The Evaluator end to end under RRN's protocol: a GT-only clip, HR reflect-padded by 8 px,
+DUF Gaussian LR made on the fly, RRN streamed with carried state, PSNR/SSIM on Y after the 8-px
+crop — equal to RRN/test.py's per-frame values stored in the rrn_3l fixture."""
+
+import json
+
+import pytest
+import torch
+
+from tests.archs.test_rrn import rrn_from_fixture
+from tests.conftest import load_fixture
+from vsr.data.video_folder import VideoFolderTest
+from vsr.engine.evaluator import Evaluator
+from vsr.io.image import write_image
+from vsr.metrics.psnr_ssim import PSNR, SSIM
+
+
+def test_rrn_protocol_through_the_evaluator(tmp_path):
+    fixture = load_fixture("rrn_3l.pt")
+    for t, frame in enumerate(fixture["gt_crop_uint8"].numpy()):
+        write_image(tmp_path / "gt" / "calendar" / f"{t:04d}.png", frame)
+    dataset = VideoFolderTest(gt_root=tmp_path / "gt", scale=4, degradation={"type": "BD_DUF"},
+                              gt_reflect_pad=8)
+    metrics = {"PSNR": PSNR(channel="y", crop_border=8), "SSIM": SSIM(channel="y", crop_border=8)}
+    evaluator = Evaluator({"Vid4crop": dataset}, metrics, tmp_path / "out", save_images=True)
+    with torch.no_grad():
+        scores = evaluator.evaluate(rrn_from_fixture(fixture))
+    record = json.loads((tmp_path / "out" / "results" / "Vid4crop.json").read_text())
+    per_frame = record["clips"][0]["per_frame"]
+    assert per_frame["PSNR"] == pytest.approx(fixture["psnr_y_per_frame"], abs=1e-4)
+    assert per_frame["SSIM"] == pytest.approx(fixture["ssim_y_per_frame"], abs=1e-5)
+    assert scores["Vid4crop"]["PSNR"] == pytest.approx(fixture["psnr_y_avg"], abs=1e-4)
+    saved = sorted((tmp_path / "out" / "visual" / "Vid4crop" / "calendar").glob("*.png"))
+    assert len(saved) == 5  # SR frames at the padded size, as test.py computes them
+
+
+def test_gt_reflect_pad_needs_a_degradation(tmp_path):
+    with pytest.raises(ValueError, match="gt_reflect_pad"):
+        VideoFolderTest(lr_root=tmp_path, gt_root=tmp_path, scale=4, gt_reflect_pad=8)
