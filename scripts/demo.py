@@ -1,7 +1,7 @@
 """`make demo`: the main job end to end on an embedded default, no downloads.
 
 1. Builds short motion clips from the photographs inside scikit-image (train and held-out test).
-2. Trains ELSR x4 from configs/demo/elsr_x4_demo.yaml for a few minutes on CPU.
+2. Trains a small RRN x4 from configs/demo/rrn_small_x4_demo.yaml for a few minutes on CPU.
 3. Evaluates it and Bicubic on the held-out clips (Y-PSNR/SSIM, MATLAB Y, no crop).
 4. Super-resolves an mp4 made from a held-out clip.
 Leaves results/demo/{results.md, comparison.png, input_lr.mp4, sr.mp4}.
@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,10 +26,12 @@ from vsr.data.synthetic import make_motion_clips  # noqa: E402
 from vsr.io.frames import frame_to_tensor, tensor_to_frame  # noqa: E402
 from vsr.io.image import atomic_write_bytes, list_frames, read_image, write_image  # noqa: E402
 from vsr.io.video import VideoWriter  # noqa: E402
-from vsr.registry import ARCHS, DEGRADATIONS  # noqa: E402
+from vsr.registry import DEGRADATIONS  # noqa: E402
 
 OUT = Path("results/demo")
-CONFIGS = ROOT / "configs" / "demo"
+CONFIG = ROOT / "configs" / "demo" / "rrn_small_x4_demo.yaml"
+BICUBIC_CONFIG = ROOT / "configs" / "demo" / "bicubic_x4_demo.yaml"
+SHOWN_FRAME = 10
 
 
 def _run(args: list[str]) -> None:
@@ -48,41 +49,41 @@ def _make_data(train_clips: int, test_clips: int) -> None:
                           split="test")
 
 
-def _results_table(names: dict[str, Path]) -> str:
-    rows = ["| model | Y-PSNR (dB) | Y-SSIM |", "|---|---|---|"]
-    for label, path in names.items():
-        avg = json.loads(path.read_text())["average"]
-        rows.append(f"| {label} | {avg['PSNR']:.2f} | {avg['SSIM']:.4f} |")
-    return "\n".join(rows) + "\n"
+def _lr(frame_path: Path) -> torch.Tensor:
+    """The BI x4 LR of a GT frame, as the test set makes it."""
+    return DEGRADATIONS.get("BI")(frame_to_tensor(read_image(frame_path))[None], scale=4)[0]
 
 
-def _comparison(test_clip: Path, weights: Path) -> None:
-    """One held-out frame: LR (nearest) | Bicubic | ELSR | GT, side by side."""
-    gt = frame_to_tensor(read_image(list_frames(test_clip)[10]))
-    lr = DEGRADATIONS.get("BI")(gt[None], scale=4)[0]
-    elsr = ARCHS.build({"type": "ELSR", "scale": 4}).eval()
-    from vsr.engine.checkpoint import load_weights
-
-    load_weights(elsr, weights)
-    with torch.no_grad():
-        sr = elsr(lr[None])[0].clamp(0, 1)
-        bic = ARCHS.build({"type": "Bicubic", "scale": 4})(lr[None])[0].clamp(0, 1)
-    nearest = lr.repeat_interleave(4, 1).repeat_interleave(4, 2)
-    gap = torch.ones(3, gt.shape[1], 4)
-    row = torch.cat([nearest, gap, bic, gap, sr, gap, gt], dim=2)
+def _comparison(test_clip: Path, runs: dict[str, Path]) -> None:
+    """One held-out frame: LR (nearest) | Bicubic | model | GT, from the SR frames the test runs
+    saved."""
+    gt_path = list_frames(test_clip)[SHOWN_FRAME]
+    lr = _lr(gt_path)
+    panels = [lr.repeat_interleave(4, 1).repeat_interleave(4, 2)]
+    for run in runs.values():
+        sr_path = run / "visual" / "demo_test" / test_clip.name / f"{SHOWN_FRAME:08d}.png"
+        panels.append(frame_to_tensor(read_image(sr_path)))
+    panels.append(frame_to_tensor(read_image(gt_path)))
+    gap = torch.ones(3, panels[0].shape[1], 4)
+    row = torch.cat([p for panel in panels for p in (panel, gap)][:-1], dim=2)
     write_image(OUT / "comparison.png", tensor_to_frame(row))
 
 
 def _lr_video(test_clip: Path) -> Path:
     """An LR mp4 (BI x4 of a held-out clip) for the inference step."""
     path = OUT / "input_lr.mp4"
-    degrade = DEGRADATIONS.get("BI")
-    frames = list_frames(test_clip)
     with VideoWriter(path, fps=10) as writer:
-        for frame in frames:
-            lr = degrade(frame_to_tensor(read_image(frame))[None], scale=4)[0]
-            writer.write(tensor_to_frame(lr))
+        for frame in list_frames(test_clip):
+            writer.write(tensor_to_frame(_lr(frame)))
     return path
+
+
+def _table(runs: dict[str, Path]) -> str:
+    rows = ["| model | Y-PSNR (dB) | Y-SSIM |", "|---|---|---|"]
+    for label, run in runs.items():
+        average = json.loads((run / "results" / "demo_test.json").read_text())["average"]
+        rows.append(f"| {label} | {average['PSNR']:.2f} | {average['SSIM']:.4f} |")
+    return "\n".join(rows) + "\n"
 
 
 def main() -> int:
@@ -94,34 +95,29 @@ def main() -> int:
     start = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
     _make_data(args.train_clips, args.test_clips)
-    elsr_cfg = CONFIGS / "elsr_x4_demo.yaml"
     overrides = [f"train.total_iters={args.iters}"] if args.iters else []
-    _run(["train", "-c", str(elsr_cfg), *overrides])
-    cfg = load_experiment(elsr_cfg, overrides)
+    cfg = load_experiment(CONFIG, overrides)
+    _run(["train", "-c", str(CONFIG), *overrides])
     weights = cfg.experiment_dir / "checkpoints" / "best.pth"
-    _run(["test", "-c", str(elsr_cfg), "--weights", str(weights), "name=elsr_x4_test"])
-    _run(["test", "-c", str(CONFIGS / "bicubic_x4_demo.yaml")])
     exp_root = Path(cfg.output_root)
-    table = _results_table({
-        "Bicubic": exp_root / "bicubic_x4" / "results" / "demo_test.json",
-        f"ELSR x4 ({cfg.train.total_iters} iterations, CPU)":
-            exp_root / "elsr_x4_test" / "results" / "demo_test.json",
-    })
+    runs = {"Bicubic": exp_root / "bicubic_x4_test",
+            f"RRN small x4 ({cfg.train.total_iters} iterations, CPU)": exp_root / "rrn_test"}
+    _run(["test", "-c", str(BICUBIC_CONFIG), "name=bicubic_x4_test", "test.save_images=true"])
+    _run(["test", "-c", str(CONFIG), "--weights", str(weights), "name=rrn_test",
+          "test.save_images=true"])
     test_clip = sorted(p for p in (OUT / "data" / "test").iterdir() if p.is_dir())[0]
-    _comparison(test_clip, weights)
-    lr_video = _lr_video(test_clip)
-    _run(["infer", "-c", str(elsr_cfg), "--weights", str(weights), "-i", str(lr_video),
+    _comparison(test_clip, runs)
+    _run(["infer", "-c", str(CONFIG), "--weights", str(weights), "-i", str(_lr_video(test_clip)),
           "-o", str(OUT / "sr.mp4")])
     minutes = (time.perf_counter() - start) / 60
     text = (f"# vsr demo\n\nHeld-out clips ({args.test_clips} clips of 20 frames, BI x4, "
             f"Y channel MATLAB formula, no crop, all frames; mean per clip then over clips):\n\n"
-            f"{table}\nTotal time {minutes:.1f} min. Files: comparison.png (LR | Bicubic | ELSR |"
-            f" GT), input_lr.mp4 -> sr.mp4, experiments/ (configs, logs, checkpoints).\n")
+            f"{_table(runs)}\nTotal time {minutes:.1f} min. Files: comparison.png (LR | Bicubic |"
+            f" RRN | GT), input_lr.mp4 -> sr.mp4, experiments/ (configs, logs, checkpoints).\n")
     atomic_write_bytes(OUT / "results.md", text.encode())
     print(text)
     return 0
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     sys.exit(main())
