@@ -148,3 +148,14 @@ def test_tensor_helpers_keep_leading_batch_dims() -> None:
     assert np.array_equal(tensor_to_frame(tensor), clip)
     with pytest.raises(ValueError, match="uint8"):
         frame_to_tensor(clip.astype(np.float32))
+
+
+def test_atomic_writes_get_the_umask_mode(tmp_path: Path) -> None:
+    import os
+
+    from vsr.io.image import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    atomic_write_bytes(tmp_path / "f.bin", b"x")
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o666 & ~mask
