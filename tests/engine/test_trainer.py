@@ -109,13 +109,14 @@ def test_torchrun_two_processes_end_with_identical_parameters(tmp_path, clips):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_amp_training_runs_and_learns(tmp_path, clips, amp):
-    cfg = load_experiment(_config(tmp_path, clips, amp=amp, total_iters=8),
+    cfg = load_experiment(_config(tmp_path, clips, amp=amp, total_iters=8, grad_clip=0.5),
                           ["train.dataset.type=GTVideoFolder", "train.val_every=8"])
     scores = Trainer(cfg).train()
     logged = read_scalars(tmp_path / "exp" / "run" / "metrics.jsonl")
     assert all(torch.isfinite(torch.tensor(v["loss"])) for v in logged.values() if "loss" in v)
     assert scores["t"]["PSNR"] > 5
     assert (tmp_path / "exp" / "run" / "val" / "results" / "t.md").is_file()
+    assert list((tmp_path / "exp" / "run" / "tb").glob("events.out.tfevents.*"))
 
 
 def test_best_checkpoint_and_resolved_config(tmp_path, clips):
