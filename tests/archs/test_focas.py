@@ -36,7 +36,7 @@ def test_focas_step_outputs(step_fixture: dict) -> None:
     lr_prev, lr_curr = step_fixture["lr_pair"].unbind(2)
     with torch.no_grad():
         for gaze, expected in zip(step_fixture["gazes"], step_fixture["outputs"]):
-            sr, (hidden, out) = model.step(lr_prev, lr_curr, None, gaze=tuple(gaze))
+            sr, ((hidden, out), _) = model.step(lr_prev, lr_curr, None, gaze=tuple(gaze))
             torch.testing.assert_close(sr, expected, rtol=0, atol=1e-5)
             assert hidden.shape == (1, 128, 32, 48) and out is sr
 
@@ -185,3 +185,40 @@ def test_presets(name: str, blocks: list, lr_regions: list) -> None:
 def test_invalid_configurations(blocks: list, regions: list) -> None:
     with pytest.raises(ValueError):
         FOCAS(blocks=blocks, regions=regions)
+
+
+def test_schedule_in_one_arch_reproduces_infer_rec_through_the_streaming_runner() -> None:
+    """FOCAS's own schedule (full_frames=1, foveated_frames=2), streamed by the engine with a
+    gaze per frame, gives infer_rec.py's alternation of RRN10 and FOCAS (focas_recurrent)."""
+    from vsr.engine.sequence import stream
+
+    fixture = load_fixture("focas_recurrent.pt")
+    m2 = fixture["model2"]
+    model = focas(weights(fixture), m2["blocks"], m2["regions"])
+    model.full_frames, model.foveated_frames = fixture["duration1"], fixture["duration2"]
+    frames = fixture["lr"][0, :, 1:].transpose(0, 1)  # drop the duplicated frame: (T, C, H, W)
+    gazes = [{"gaze": tuple(int(v) for v in g)} for g in fixture["gaze"]]
+    out = torch.stack(list(stream(model, iter(frames), extras=iter(gazes))), 1)[None]
+    torch.testing.assert_close(out, fixture["raw_outputs"], rtol=0, atol=1e-5)
+
+
+def test_segments_restart_recurrence_and_non_recurrent_uses_zero_state() -> None:
+    from vsr.engine.sequence import stream
+
+    torch.manual_seed(0)
+    base = dict(num_channels=8, num_blocks=3, blocks=[1, 3], regions=["full", [16, 16]])
+    frames = torch.rand(6, 3, 10, 12)
+    segmented = FOCAS(**base, segment=3).eval()
+    whole = FOCAS(**base).eval()
+    whole.load_state_dict(segmented.state_dict())
+    seg_out = list(stream(segmented, iter(frames)))
+    first = list(stream(whole, iter(frames[:3])))
+    second = list(stream(whole, iter(frames[3:])))
+    for a, b in zip(seg_out, first + second):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    single = FOCAS(**base, recurrent=False).eval()
+    single.load_state_dict(segmented.state_dict())
+    with torch.no_grad():
+        expected, _ = single.step(frames[1:2], frames[2:3], None)
+        got = list(stream(single, iter(frames[:3])))[2]
+    torch.testing.assert_close(got, expected[0], rtol=0, atol=0)

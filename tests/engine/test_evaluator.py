@@ -37,3 +37,35 @@ def test_rrn_protocol_through_the_evaluator(tmp_path):
 def test_gt_reflect_pad_needs_a_degradation(tmp_path):
     with pytest.raises(ValueError, match="gt_reflect_pad"):
         VideoFolderTest(lr_root=tmp_path, gt_root=tmp_path, scale=4, gt_reflect_pad=8)
+
+
+class _GazeMetric:
+    """Records the gaze the evaluator hands to a gaze-aware metric."""
+
+    needs_gaze = True
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, sr, gt, gaze=None):
+        self.seen.append(gaze)
+        return 0.0
+
+
+def test_clip_gaze_reaches_focas_and_gaze_metrics(tmp_path):
+    from vsr.archs.focas import FOCAS
+
+    for t in range(3):
+        write_image(tmp_path / "gt" / "c" / f"{t:04d}.png",
+                    (torch.rand(32, 48, 3) * 255).to(torch.uint8).numpy())
+    dataset = VideoFolderTest(gt_root=tmp_path / "gt", scale=4, degradation={"type": "BI"})
+    clip = dataset.clips()[0]
+    clip.gaze = [(0, 0), (16, 24), (31, 47)]
+    dataset.clips = lambda: [clip]
+    net = FOCAS(num_channels=8, num_blocks=2, blocks=[1, 2], regions=["full", [16, 16]]).eval()
+    calls = []
+    original = net.step
+    net.step = lambda *a, gaze=None, **k: (calls.append(gaze), original(*a, gaze=gaze, **k))[1]
+    metric = _GazeMetric()
+    Evaluator({"d": dataset}, {"G": metric}, tmp_path / "out").evaluate(net)
+    assert calls == clip.gaze and metric.seen == clip.gaze

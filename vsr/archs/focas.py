@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -104,6 +105,13 @@ def lr_region(region: Sequence[int], scale: int) -> tuple[int, int]:
     return (region[0] // scale // 2 * 2, region[1] // scale // 2 * 2)
 
 
+class FocasState(NamedTuple):
+    """RRN's recurrent state plus the frame's position in its segment (for the schedule)."""
+
+    rrn: RRNState | None
+    index: int
+
+
 @ARCHS.register("FOCAS")
 class FOCAS(nn.Module):
     """Foveated cascaded RRN for inference; state-dict keys are exactly RRN's.
@@ -111,6 +119,12 @@ class FOCAS(nn.Module):
     ``blocks`` gives the cumulative trunk depth per region and ``regions`` the (H, W) of each region
     in HR pixels. Element 0 of ``regions`` stands for the whole input frame whatever its value
     (a size or a label such as ``"full"``), so one configuration runs at any resolution.
+
+    The inference schedule of infer_rec.py / infer_non_rec.py (MODELS.md §2.3): in each cycle the
+    first ``full_frames`` frames run the whole trunk on the full frame (RRN-10L) and the next
+    ``foveated_frames`` the cascade; ``segment`` restarts recurrence and the cycle every that
+    many frames (the segment's first frame is its own previous frame); ``recurrent: false``
+    starts every frame from zero state (non-recurrent FOCAS).
     """
 
     temporal: TemporalMode = "recurrent"
@@ -124,8 +138,19 @@ class FOCAS(nn.Module):
         num_blocks: int = 10,
         blocks: Sequence[int] = (10,),
         regions: Sequence[Sequence[int] | str] = ("full",),
+        full_frames: int = 0,
+        foveated_frames: int = 1,
+        segment: int | None = None,
+        recurrent: bool = True,
     ) -> None:
         super().__init__()
+        if full_frames < 0 or foveated_frames < 0 or full_frames + foveated_frames == 0:
+            raise ValueError(f"FOCAS schedule needs full_frames, foveated_frames >= 0 and not "
+                             f"both 0, got {full_frames}, {foveated_frames}")
+        if segment is not None and segment < 1:
+            raise ValueError(f"FOCAS segment must be >= 1 frames, got {segment}")
+        self.full_frames, self.foveated_frames = full_frames, foveated_frames
+        self.segment, self.recurrent = segment, recurrent
         blocks = [int(b) for b in blocks]
         if len(blocks) != len(regions) or not blocks:
             raise ValueError(f"FOCAS needs one depth per region, got {blocks} and {regions}")
@@ -158,12 +183,33 @@ class FOCAS(nn.Module):
         self,
         lr_prev: Tensor,
         lr_curr: Tensor,
-        state: RRNState | None = None,
+        state: FocasState | None = None,
         gaze: tuple[int, int] | None = None,
+    ) -> tuple[Tensor, FocasState]:
+        """SR of ``lr_curr``: the whole trunk on full-frame steps of the schedule, else the
+        cascade, deepest around ``gaze`` (h, w) in HR pixels."""
+        index = 0 if state is None else state.index + 1
+        if self.segment is not None and index == self.segment:
+            index = 0
+        rrn_state = state.rrn if state is not None and index > 0 and self.recurrent else None
+        if state is not None and index == 0:
+            lr_prev = lr_curr  # a new segment starts like a sequence: its first frame twice
+        full = index % (self.full_frames + self.foveated_frames) < self.full_frames
+        sr, rrn_state = self._cascade(lr_prev, lr_curr, rrn_state, None if full else gaze, full)
+        return sr, FocasState(rrn_state, index)
+
+    def _cascade(
+        self,
+        lr_prev: Tensor,
+        lr_curr: Tensor,
+        state: RRNState | None,
+        gaze: tuple[int, int] | None,
+        full: bool,
     ) -> tuple[Tensor, RRNState]:
-        """SR of ``lr_curr`` with the trunk deepest around ``gaze`` (h, w) in HR pixels."""
         neuro = self.neuro
         feat = neuro.features(lr_prev, lr_curr, state)
+        if full:
+            return neuro.heads(neuro.blocks(feat, 0, len(neuro.recon_trunk)), lr_curr)
         levels = [neuro.blocks(feat, 0, self.blocks[0])]
         crops = self.crops(feat.shape[-2:], gaze) if len(self.blocks) > 1 else []
         for i, crop in enumerate(crops):

@@ -3,10 +3,11 @@ held in memory. Averages per clip, then over clips, and writes a results table p
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def _counts(metric: object, index: int, num_frames: int) -> bool:
     first = getattr(protocol, "skip_first", 0)
     last = getattr(protocol, "skip_last", 0)
     return first <= index < num_frames - last
+
+
+def _gaze_extras(net: nn.Module, gazes) -> Iterator[dict] | None:
+    """Per-frame ``gaze`` for archs whose step takes one (FOCAS); None otherwise."""
+    step = getattr(net, "step", None)
+    if gazes is None or step is None or "gaze" not in inspect.signature(step).parameters:
+        return None
+    return ({"gaze": tuple(g)} for g in gazes)
 
 
 class Evaluator:
@@ -84,8 +93,10 @@ class Evaluator:
         lr_iter, gt_iter = clip.streams()
         save = self.save_images or gt_iter is None
         folder = self.out_dir / "visual" / ds_name / clip.name
+        gazes = getattr(clip, "gaze", None)  # per-frame (h, w) of eye-tracking clips
         start = time.perf_counter()
-        srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames)
+        srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
+                     extras=_gaze_extras(net, gazes))
         index = -1
         for index, sr in enumerate(srs):
             gt = next(gt_iter, None) if gt_iter is not None else None
@@ -98,7 +109,10 @@ class Evaluator:
                                      f"and GT {tuple(gt.shape)} differ in size")
                 for name, metric in self.metrics.items():
                     counted = _counts(metric, index, clip.num_frames)
-                    result.per_frame[name].append(metric(sr, gt) if counted else None)
+                    kwargs = {}
+                    if getattr(metric, "needs_gaze", False):
+                        kwargs["gaze"] = None if gazes is None else tuple(gazes[index])
+                    result.per_frame[name].append(metric(sr, gt, **kwargs) if counted else None)
             if save:
                 write_image(folder / f"{index:08d}.png", tensor_to_frame(sr))
             if index == 0 and on_first_frame is not None:

@@ -78,15 +78,23 @@ def stream(
     device: torch.device | str = "cpu",
     batch_frames: int = 8,
     chunk_frames: int = 16,
+    extras: Iterable[dict] | None = None,
 ) -> Iterator[Tensor]:
-    """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory."""
+    """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory.
+
+    ``extras`` gives per-frame keyword arguments of a recurrent arch's ``step`` (e.g. FOCAS's
+    ``gaze``), one dict per frame, consumed in step with the frames.
+    """
     mode = _temporal(arch)
     frames = iter(frames)
+    if extras is not None and mode != "recurrent":
+        raise TypeError(f"per-frame extras need a recurrent arch; {type(arch).__name__} is {mode}")
     with torch.inference_mode():
         if mode == "frame":
             yield from _stream_frames(arch, frames, device, batch_frames)
         elif mode == "recurrent":
-            yield from _stream_recurrent(arch, frames, device)
+            extra = iter(extras) if extras is not None else itertools.repeat({})
+            yield from _stream_recurrent(arch, frames, device, extra)
         elif mode == "window":
             yield from _stream_window(arch, frames, device)
         else:
@@ -104,7 +112,7 @@ def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int) ->
         yield from arch(torch.stack(batch).to(device)).cpu()
 
 
-def _stream_recurrent(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor]:
+def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras) -> Iterator[Tensor]:
     first = next(frames, None)
     if first is None:
         return
@@ -116,7 +124,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor
             "zeros": torch.zeros_like(curr)}[policy]
     state = None
     while curr is not None:
-        sr, state = arch.step(prev, curr, state)
+        sr, state = arch.step(prev, curr, state, **next(extras))
         yield sr[0].cpu()
         prev, curr = curr, nxt
         if curr is not None:
