@@ -32,6 +32,10 @@ def test_rrn_protocol_through_the_evaluator(tmp_path):
     assert scores["Vid4crop"]["PSNR"] == pytest.approx(fixture["psnr_y_avg"], abs=1e-4)
     saved = sorted((tmp_path / "out" / "visual" / "Vid4crop" / "calendar").glob("*.png"))
     assert len(saved) == 5  # SR frames at the padded size, as test.py computes them
+    rows = (tmp_path / "out" / "results" / "Vid4crop" / "calendar.csv").read_text().splitlines()
+    assert rows[0] == "frame,model_ms,PSNR,SSIM" and len(rows) == 6
+    assert float(rows[1].split(",")[2]) == pytest.approx(fixture["psnr_y_per_frame"][0], abs=1e-4)
+    assert all(float(r.split(",")[1]) > 0 for r in rows[1:])
 
 
 def test_gt_reflect_pad_needs_a_degradation(tmp_path):

@@ -65,7 +65,7 @@ def test_timer_steps_and_warmup() -> None:
     timer = Timer(TINY, torch.device("cpu"), num_channels=4, num_blocks=10, warmup=2)
     model = timer.build([1, 4, 7], [list(TINY), [24, 24], [16, 16]])
     assert len(timer.time_model(model, 3)) == 3
-    assert timer.state is not None and timer.state[1].shape == (1, 3, *TINY)
+    assert timer.state is not None and timer.state.rrn[1].shape == (1, 3, *TINY)
     assert all(t > 0 for t in timer.time_model(model, 2))
 
 

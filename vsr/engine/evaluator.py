@@ -3,9 +3,12 @@ held in memory. Averages per clip, then over clips, and writes a results table p
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
 import math
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vsr.engine.sequence import stream
+from vsr.engine.sequence import FrameTimer, stream
 from vsr.io.frames import tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 
@@ -24,7 +27,8 @@ class ClipResult:
     name: str
     num_frames: int
     per_frame: dict[str, list[float | None]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the clip, IO included
+    model_seconds: list[float] = field(default_factory=list)  # the model's time per frame
 
     @property
     def scored(self) -> bool:
@@ -95,8 +99,9 @@ class Evaluator:
         folder = self.out_dir / "visual" / ds_name / clip.name
         gazes = getattr(clip, "gaze", None)  # per-frame (h, w) of eye-tracking clips
         start = time.perf_counter()
+        timer = FrameTimer()
         srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
-                     extras=_gaze_extras(net, gazes))
+                     extras=_gaze_extras(net, gazes), timer=timer)
         index = -1
         for index, sr in enumerate(srs):
             gt = next(gt_iter, None) if gt_iter is not None else None
@@ -119,6 +124,7 @@ class Evaluator:
                 on_first_frame(ds_name, clip.name, sr, gt)
         result.num_frames = index + 1
         result.seconds = time.perf_counter() - start
+        result.model_seconds = timer.seconds
         if self.metrics and gt_iter is not None:
             means = ", ".join(f"{m} {result.mean(m):.4f}" for m in self.metrics)
             self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
@@ -140,14 +146,27 @@ class Evaluator:
             "frames": frames,
             "seconds": seconds,
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
+                       "model_ms_median": 1000 * statistics.median(c.model_seconds),
                        "mean": {m: c.mean(m) for m in self.metrics},
                        "per_frame": c.per_frame} for c in clips],
         }
         folder = self.out_dir / "results"
+        for clip in clips:  # one row per frame: what a plot of latency and quality needs
+            atomic_write_bytes(folder / ds_name / f"{clip.name}.csv", _frame_csv(clip).encode())
         atomic_write_bytes(folder / f"{ds_name}.json",
                            json.dumps(record, indent=1, allow_nan=True).encode())
         atomic_write_bytes(folder / f"{ds_name}.md", _markdown(record, list(self.metrics)).encode())
         return average
+
+
+def _frame_csv(clip: ClipResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["frame", "model_ms", *clip.per_frame])
+    for i, seconds in enumerate(clip.model_seconds):
+        values = ["" if v[i] is None else f"{v[i]:.6f}" for v in clip.per_frame.values()]
+        writer.writerow([i, f"{1000 * seconds:.3f}", *values])
+    return out.getvalue()
 
 
 def _markdown(record: dict, metrics: list[str]) -> str:
@@ -155,11 +174,12 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     lines += [f"- {m}: {p}" for m, p in record["protocols"].items()]
     lines += [f"- {record['averaging']}",
               f"- {record['frames']} frames in {record['seconds']:.1f} s", ""]
-    lines.append("| clip | frames | " + " | ".join(metrics) + " |")
-    lines.append("|---|---|" + "---|" * len(metrics))
+    lines.append("| clip | frames | model ms/frame (median) | " + " | ".join(metrics) + " |")
+    lines.append("|---|---|---|" + "---|" * len(metrics))
     for clip in record["clips"]:
         cells = " | ".join(f"{clip['mean'][m]:.4f}" for m in metrics)
-        lines.append(f"| {clip['name']} | {clip['frames']} | {cells} |")
+        ms = clip["model_ms_median"]
+        lines.append(f"| {clip['name']} | {clip['frames']} | {ms:.1f} | {cells} |")
     cells = " | ".join(f"{record['average'][m]:.4f}" for m in metrics)
-    lines.append(f"| **average** | {record['frames']} | {cells} |")
+    lines.append(f"| **average** | {record['frames']} | | {cells} |")
     return "\n".join(lines) + "\n"

@@ -11,10 +11,37 @@ for bidirectional models.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
+
+
+class FrameTimer:
+    """Model time per output frame, excluding data loading and IO; CUDA is synchronised before
+    each clock read so asynchronous kernels are counted where they run."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def run(self, frames: int, fn, *args, **kwargs):
+        _sync()
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        _sync()
+        self.seconds.extend([(time.perf_counter() - start) / frames] * frames)
+        return out
+
+
+class _Untimed:
+    def run(self, frames: int, fn, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def _temporal(arch: nn.Module) -> str:
@@ -79,40 +106,44 @@ def stream(
     batch_frames: int = 8,
     chunk_frames: int = 16,
     extras: Iterable[dict] | None = None,
+    timer: FrameTimer | None = None,
 ) -> Iterator[Tensor]:
     """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory.
 
     ``extras`` gives per-frame keyword arguments of a recurrent arch's ``step`` (e.g. FOCAS's
-    ``gaze``), one dict per frame, consumed in step with the frames.
+    ``gaze``), one dict per frame, consumed in step with the frames. ``timer`` collects the
+    model's time per frame.
     """
+    clock = timer if timer is not None else _Untimed()
     mode = _temporal(arch)
     frames = iter(frames)
     if extras is not None and mode != "recurrent":
         raise TypeError(f"per-frame extras need a recurrent arch; {type(arch).__name__} is {mode}")
     with torch.inference_mode():
         if mode == "frame":
-            yield from _stream_frames(arch, frames, device, batch_frames)
+            yield from _stream_frames(arch, frames, device, batch_frames, clock)
         elif mode == "recurrent":
             extra = iter(extras) if extras is not None else itertools.repeat({})
-            yield from _stream_recurrent(arch, frames, device, extra)
+            yield from _stream_recurrent(arch, frames, device, extra, clock)
         elif mode == "window":
-            yield from _stream_window(arch, frames, device)
+            yield from _stream_window(arch, frames, device, clock)
         else:
-            yield from _stream_clip(arch, frames, device, chunk_frames)
+            yield from _stream_clip(arch, frames, device, chunk_frames, clock)
 
 
-def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int) -> Iterator[Tensor]:
+def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
+                   clock) -> Iterator[Tensor]:
     batch: list[Tensor] = []
     for frame in frames:
         batch.append(frame)
         if len(batch) == batch_frames:
-            yield from arch(torch.stack(batch).to(device)).cpu()
+            yield from clock.run(len(batch), arch, torch.stack(batch).to(device)).cpu()
             batch = []
     if batch:
-        yield from arch(torch.stack(batch).to(device)).cpu()
+        yield from clock.run(len(batch), arch, torch.stack(batch).to(device)).cpu()
 
 
-def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras) -> Iterator[Tensor]:
+def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras, clock) -> Iterator[Tensor]:
     first = next(frames, None)
     if first is None:
         return
@@ -124,7 +155,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras) -> Iterato
             "zeros": torch.zeros_like(curr)}[policy]
     state = None
     while curr is not None:
-        sr, state = arch.step(prev, curr, state, **next(extras))
+        sr, state = clock.run(1, arch.step, prev, curr, state, **next(extras))
         yield sr[0].cpu()
         prev, curr = curr, nxt
         if curr is not None:
@@ -132,7 +163,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras) -> Iterato
             nxt = None if following is None else following[None].to(device)
 
 
-def _stream_window(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor]:
+def _stream_window(arch, frames: Iterator[Tensor], device, clock) -> Iterator[Tensor]:
     """Reads ``num_frames // 2`` frames ahead; frames no window needs any more are dropped."""
     half = arch.num_frames // 2
     buffer: dict[int, Tensor] = {}
@@ -150,11 +181,12 @@ def _stream_window(arch, frames: Iterator[Tensor], device) -> Iterator[Tensor]:
             return
         # before the end is known, every index the window needs past t is already read
         idx = _window_indices(t, read if exhausted else t + half + 1, arch.num_frames)
-        yield arch(torch.stack([buffer[i] for i in idx])[None])[0].cpu()
+        yield clock.run(1, arch, torch.stack([buffer[i] for i in idx])[None])[0].cpu()
         buffer.pop(t - half - 1, None)
 
 
-def _stream_clip(arch, frames: Iterator[Tensor], device, chunk_frames: int) -> Iterator[Tensor]:
+def _stream_clip(arch, frames: Iterator[Tensor], device, chunk_frames: int,
+                 clock) -> Iterator[Tensor]:
     """Chunks of ``chunk_frames`` overlapping by a quarter; each chunk's outputs within half the
     overlap of an inner chunk border are discarded (KAIR-style temporal tiling)."""
     overlap = chunk_frames // 4
@@ -172,8 +204,9 @@ def _stream_clip(arch, frames: Iterator[Tensor], device, chunk_frames: int) -> I
                 buf.append(frame.to(device))
         if not buf:
             return
-        out = arch(torch.stack(buf)[None])[0]
         stop = start + len(buf) if exhausted else start + len(buf) - overlap // 2
+        # the chunk's time is charged to the frames it emits (overlap included)
+        out = clock.run(stop - emitted, arch, torch.stack(buf)[None])[0]
         for i in range(emitted, stop):
             yield out[i - start].cpu()
         emitted = stop
