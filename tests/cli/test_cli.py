@@ -153,3 +153,21 @@ def test_entry_points_show_help(script):
     out = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True,
                          text=True, cwd=ROOT)
     assert out.returncode == 0 and "usage" in out.stdout
+
+
+def test_infer_focas_with_gaze_csv_draws_regions(tmp_path):
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        write_image(tmp_path / "lr" / f"{i:04d}.png", rng.integers(0, 256, (20, 30, 3), np.uint8))
+    (tmp_path / "gaze.csv").write_text("frame,x,y\n0,10,10\n1,60,40\n2,119,79\n")
+    arch = ("{type: FOCAS, num_channels: 8, num_blocks: 2, blocks: [1, 2], "
+            "regions: [full, [32, 32]]}")
+    code = main(["infer", "--arch", arch, "-i", str(tmp_path / "lr"), "-o", str(tmp_path / "sr"),
+                 "--gaze", str(tmp_path / "gaze.csv"), "--draw-gaze"])
+    assert code == 0
+    from vsr.io.image import read_image
+
+    frame = read_image(tmp_path / "sr" / "00000001.png")
+    assert frame.shape == (80, 120, 3) and tuple(frame[40, 60]) == (0, 255, 0)
+    assert main(["infer", "--arch", arch, "-i", str(tmp_path / "lr"), "-o",
+                 str(tmp_path / "sr2"), "--gaze", "oops,1"]) == 2

@@ -58,11 +58,30 @@ def _test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gaze_track(spec: str, source, net):
+    """``--gaze``: 'centre', 'H,W' (HR pixels) or a CSV with header frame,x,y (HR pixels)."""
+    from vsr.foveation.gaze import GazeTrack
+
+    if source.frame_count is None:
+        raise ConfigError(f"--gaze needs a known frame count; {source.name} does not give one")
+    size = (source.size[0] * net.scale, source.size[1] * net.scale)
+    if spec == "centre":
+        return GazeTrack.centre(source.frame_count, size)
+    if "," in spec and not spec.endswith(".csv"):
+        try:
+            h, w = (int(v) for v in spec.split(","))
+        except ValueError:
+            raise ConfigError(f"--gaze {spec!r}: expected 'centre', 'H,W' or a CSV file") from None
+        return GazeTrack.fixed(h, w, source.frame_count, size)
+    return GazeTrack.from_simple_csv(spec, source.frame_count, size)
+
+
 def _infer(args: argparse.Namespace) -> int:
     from vsr.config.experiment import validate_experiment
     from vsr.config.loader import apply_overrides, load_config, load_config_text
     from vsr.engine.builders import resolve_device
-    from vsr.engine.sequence import stream
+    from vsr.engine.sequence import gaze_extras, stream
+    from vsr.foveation.overlay import draw_foveation, region_boxes
     from vsr.io.frames import frame_to_tensor, open_frame_sink, open_frame_source, tensor_to_frame
 
     if bool(args.config) == bool(args.arch):
@@ -78,13 +97,22 @@ def _infer(args: argparse.Namespace) -> int:
     net = _build_net(cfg, args.weights, device)
     source = open_frame_source(args.input)
     total = source.frame_count
+    gazes = _gaze_track(args.gaze, source, net) if args.gaze else None
+    if args.draw_gaze and gazes is None:
+        raise ConfigError("--draw-gaze needs --gaze")
     start = time.perf_counter()
     count = 0
     audio = args.input if Path(args.input).is_file() and not args.no_audio else None
     with open_frame_sink(args.output, fps=args.fps or source.fps, audio_from=audio) as sink:
         lr_frames = (frame_to_tensor(f) for f in source)
-        for sr in stream(net, lr_frames, device, args.batch_frames, args.chunk_frames):
-            sink.write(tensor_to_frame(sr))
+        srs = stream(net, lr_frames, device, args.batch_frames, args.chunk_frames,
+                     extras=gaze_extras(net, gazes))
+        for index, sr in enumerate(srs):
+            frame = tensor_to_frame(sr)
+            if args.draw_gaze:
+                gaze = tuple(gazes[index])
+                frame = draw_foveation(frame, region_boxes(net, source.size, gaze), gaze)
+            sink.write(frame)
             count += 1
             if count % 10 == 0 or count == total:
                 rate = count / (time.perf_counter() - start)
@@ -125,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--device", choices=["auto", "cpu", "cuda"])
     infer.add_argument("--fps", type=float, help="output frame rate for frame-folder input")
     infer.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
+    infer.add_argument("--gaze", help="FOCAS gaze per frame, in output pixels: 'centre', 'H,W' "
+                       "or a CSV with header frame,x,y")
+    infer.add_argument("--draw-gaze", action="store_true",
+                       help="draw the gaze point and the foveated regions on the output")
     infer.add_argument("--batch-frames", type=int, default=4)
     infer.add_argument("--chunk-frames", type=int, default=16)
     infer.add_argument("overrides", nargs="*")

@@ -4,20 +4,19 @@ held in memory. Averages per clip, then over clips, and writes a results table p
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from vsr.engine.sequence import FrameTimer, stream
+from vsr.engine.sequence import FrameTimer, gaze_extras, stream
 from vsr.io.frames import tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 
@@ -46,14 +45,6 @@ def _counts(metric: object, index: int, num_frames: int) -> bool:
     first = getattr(protocol, "skip_first", 0)
     last = getattr(protocol, "skip_last", 0)
     return first <= index < num_frames - last
-
-
-def _gaze_extras(net: nn.Module, gazes) -> Iterator[dict] | None:
-    """Per-frame ``gaze`` for archs whose step takes one (FOCAS); None otherwise."""
-    step = getattr(net, "step", None)
-    if gazes is None or step is None or "gaze" not in inspect.signature(step).parameters:
-        return None
-    return ({"gaze": tuple(g)} for g in gazes)
 
 
 class Evaluator:
@@ -101,7 +92,7 @@ class Evaluator:
         start = time.perf_counter()
         timer = FrameTimer()
         srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
-                     extras=_gaze_extras(net, gazes), timer=timer)
+                     extras=gaze_extras(net, gazes), timer=timer)
         index = -1
         for index, sr in enumerate(srs):
             gt = next(gt_iter, None) if gt_iter is not None else None

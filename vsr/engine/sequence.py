@@ -10,6 +10,7 @@ for bidirectional models.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import time
 from collections.abc import Iterable, Iterator
@@ -42,6 +43,15 @@ class _Untimed:
 def _sync() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
+
+
+def gaze_extras(arch: nn.Module, gazes: Iterable | None) -> Iterator[dict] | None:
+    """Per-frame ``gaze`` keyword arguments for an arch whose ``step`` takes one (FOCAS), from
+    a sequence of (h, w) points; None when there is no gaze or the arch ignores it."""
+    step = getattr(arch, "step", None)
+    if gazes is None or step is None or "gaze" not in inspect.signature(step).parameters:
+        return None
+    return ({"gaze": tuple(int(v) for v in g)} for g in gazes)
 
 
 def _temporal(arch: nn.Module) -> str:
