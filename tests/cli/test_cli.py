@@ -171,3 +171,28 @@ def test_infer_focas_with_gaze_csv_draws_regions(tmp_path):
     assert frame.shape == (80, 120, 3) and tuple(frame[40, 60]) == (0, 255, 0)
     assert main(["infer", "--arch", arch, "-i", str(tmp_path / "lr"), "-o",
                  str(tmp_path / "sr2"), "--gaze", "oops,1"]) == 2
+
+
+def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
+    """make_eyetracking_sample.py writes the real layout; test.py runs recurrent FOCAS over it
+    with each observer's gaze and writes per-frame CSVs and a table per (video, observer)."""
+    clip = shared_path("data", "clips", "big_buck_bunny_720p_1mb.mp4")
+    root = tmp_path / "sample"
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_eyetracking_sample.py"),
+                          str(root), "--source", str(clip), "--size", "128x72", "--frames", "5",
+                          "--videos", "1", "--observers", "5", "6"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    code = main(["test", "-c", str(ROOT / "configs" / "focas" / "focas25_eyetracking.yaml"),
+                 f"test.datasets.HD.root={root}", "test.datasets.HD.frame_size=[72, 128]",
+                 f"output_root={tmp_path}", "model.arch.num_channels=8",
+                 "model.arch.regions=[full, [32, 32], [16, 16]]"])
+    assert code == 0
+    record = json.loads((tmp_path / "focas25_eyetracking" / "results" / "HD.json").read_text())
+    assert [c["name"] for c in record["clips"]] == [
+        "BigBuckBunny1_s128x72p25n5v0/observer5", "BigBuckBunny1_s128x72p25n5v0/observer6"]
+    ewpsnr, focas_norm = record["average"]["EWPSNR"], record["average"]["EWPSNR_focas"]
+    assert focas_norm - ewpsnr == pytest.approx(10 * np.log10(72 * 128), abs=1e-6)
+    rows = (tmp_path / "focas25_eyetracking" / "results" / "HD" /
+            "BigBuckBunny1_s128x72p25n5v0" / "observer5.csv").read_text().splitlines()
+    assert rows[0] == "frame,model_ms,PSNR,EWPSNR,EWPSNR_focas,FWQI" and len(rows) == 6
