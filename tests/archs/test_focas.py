@@ -8,7 +8,15 @@ import torch
 
 from tests.archs.weight_recipe import recipe_state_dict
 from tests.conftest import load_fixture
-from vsr.archs.focas import FOCAS, blending_mask, compute_crops, focas_preset, lr_region
+from vsr.archs.focas import (
+    FOCAS,
+    FOCAS_PRESETS,
+    blending_mask,
+    compute_crops,
+    focas_preset,
+    lr_region,
+    scale_region_side,
+)
 from vsr.archs.rrn import RRN, load_rrn_state_dict
 from vsr.registry import ARCHS
 
@@ -44,14 +52,15 @@ def test_focas_step_outputs(step_fixture: dict) -> None:
 def test_focas_step_crops_and_masks(step_fixture: dict) -> None:
     ctor = step_fixture["constructor"]
     model = FOCAS(blocks=ctor["blocks"], regions=ctor["regions"])
-    assert [list(r) for r in model.inner_lr_regions] == step_fixture["lr_regions"][1:]
+    regions = model.lr_regions((32, 48))
+    assert [list(r) for r in regions] == step_fixture["lr_regions"][1:]
     for expected in step_fixture["crops"]:
         crops = model.crops((32, 48), (expected["h_eye"], expected["w_eye"]))
         assert [list(c.mask) for c in crops] == expected["mask_crops"]
         assert [list(c.feat) for c in crops] == expected["feat_crops"]
-    for i, key in enumerate(("blending_mask_region1", "blending_mask_region2")):
-        assert torch.equal(getattr(model, f"blend_mask_{i}")[0, 0], step_fixture[key])
-    assert "blend_mask_0" not in model.state_dict()
+    for (h, w), key in zip(regions, ("blending_mask_region1", "blending_mask_region2")):
+        assert torch.equal(model.blend_mask(h, w, torch.zeros(1))[0, 0], step_fixture[key])
+    assert not any("mask" in key for key in model.state_dict())
 
 
 def test_focas_recurrent_alternation() -> None:
@@ -135,7 +144,7 @@ def test_masks_follow_dtype() -> None:
     lr = torch.rand(2, 1, 3, 20, 24, dtype=torch.float64)
     with torch.no_grad():
         sr = model.step(lr[0], lr[1], None)[0]
-    assert model.blend_mask_1.dtype == sr.dtype == torch.float64
+    assert all(mask.dtype == sr.dtype == torch.float64 for mask in model._masks.values())
 
 
 def test_compute_crops_clamps_a_region_larger_than_its_parent() -> None:
@@ -167,7 +176,9 @@ def test_presets(name: str, blocks: list, lr_regions: list) -> None:
     assert preset["blocks"] == blocks
     assert lr_region(preset["regions"][0], 4) == (270, 480)
     model = ARCHS.build({"type": "FOCAS", **preset})
-    assert model.inner_lr_regions == lr_regions
+    assert model.lr_regions((270, 480)) == lr_regions
+    scaled = ARCHS.build({"type": "FOCAS", "preset": name})
+    assert scaled.blocks == blocks and scaled.lr_regions((270, 480)) == lr_regions
     assert (model.temporal, model.first_prev) == ("recurrent", "same")
     preset["blocks"].append(99)
     assert focas_preset(name)["blocks"] == blocks
@@ -222,3 +233,39 @@ def test_segments_restart_recurrence_and_non_recurrent_uses_zero_state() -> None
         expected, _ = single.step(frames[1:2], frames[2:3], None)
         got = list(stream(single, iter(frames[:3])))[2]
     torch.testing.assert_close(got, expected[0], rtol=0, atol=0)
+
+
+def test_region_sides_scale_with_height() -> None:
+    for preset in FOCAS_PRESETS.values():  # exact at the height the presets were made for
+        assert all(scale_region_side(r[0], 1080) == r[0] for r in preset["regions"][1:])
+    assert scale_region_side(544, 720) == 360 and scale_region_side(824, 720) == 552
+    assert scale_region_side(128, 64) == 8  # never below one LR pixel pair at scale 4
+    assert scale_region_side(544, 2160, multiple=4) == 1088
+
+
+def test_preset_scales_to_the_input() -> None:
+    model = FOCAS(preset="FOCAS25")
+    assert model.lr_regions((180, 320)) == [(138, 138), (90, 90)]  # 720p: 552 and 360 HR px
+    assert model.lr_regions((540, 960)) == [(412, 412), (272, 272)]  # 4K: twice 1080p
+    torch.manual_seed(0)
+    preset = FOCAS(num_channels=8, preset="FOCAS25").eval()
+    explicit = FOCAS(num_channels=8, blocks=[1, 3, 10], regions=["full", (48, 48), (32, 32)])
+    explicit.load_state_dict(preset.state_dict())
+    lr = torch.rand(2, 1, 3, 16, 24)  # 64x96 HR: 824 -> 48 px, 544 -> 32 px
+    with torch.no_grad():
+        ours = preset.step(lr[0], lr[1], None, gaze=(20, 60))[0]
+        expected = explicit.eval().step(lr[0], lr[1], None, gaze=(20, 60))[0]
+        whole = FOCAS(num_channels=8, blocks=[10], regions=["full"])
+        whole.load_state_dict(preset.state_dict())
+        full = whole.eval().step(lr[0], lr[1], None)[0]
+    torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+    assert (ours - full).abs().max() > 1e-4  # the cascade really ran on scaled regions
+
+
+def test_preset_errors() -> None:
+    with pytest.raises(ValueError, match="either a preset or blocks"):
+        FOCAS(preset="FOCAS25", blocks=[1, 3, 10])
+    with pytest.raises(ValueError, match="unknown FOCAS preset 'FOCAS99'; known: RRN10, FOCAS15"):
+        FOCAS(preset="FOCAS99")
+    with pytest.raises(ValueError, match="reference_height must be >= 1"):
+        FOCAS(blocks=[1, 10], regions=["full", (64, 64)], reference_height=0)

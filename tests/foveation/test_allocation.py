@@ -165,7 +165,7 @@ def synthetic_time_model(self, model, repeats):
     h, w = self.resolution[0] // 4, self.resolution[1] // 4
     work = model.blocks[0] * h * w + sum(
         (model.blocks[i + 1] - model.blocks[i]) * rh * rw
-        for i, (rh, rw) in enumerate(model.inner_lr_regions))
+        for i, (rh, rw) in enumerate(model.lr_regions((h, w))))
     return [2.0 + 1e-3 * work] * repeats
 
 

@@ -17,7 +17,6 @@ from vsr.foveation.latency import (
     model_workload,
     original_design,
     profile_latency,
-    scale_side,
 )
 
 TINY = (64, 96)
@@ -51,7 +50,7 @@ def test_scaled_sides_are_even_in_lr() -> None:
     for resolution in (TINY, (540, 960), (720, 1280)):
         for m in original_design(resolution):
             assert all(s % 8 == 0 and s >= 8 for s in m.sides)
-    assert scale_side(400, (1080, 1920)) == 400
+    assert original_design((1080, 1920))[0].sides == (320, 160)
 
 
 def test_fit_recovers_a_line() -> None:

@@ -20,17 +20,18 @@ from vsr.archs.base import FirstPrev, TemporalMode
 from vsr.archs.rrn import RRNState, RRNTrunk, load_rrn_state_dict
 from vsr.registry import ARCHS
 
-_FULL_HD = (1080, 1920)
+FULL_HD = (1080, 1920)
 
 FOCAS_PRESETS: dict[str, dict[str, list]] = {
-    "RRN10": {"blocks": [10], "regions": [_FULL_HD]},
-    "FOCAS15": {"blocks": [1, 4, 10], "regions": [_FULL_HD, (224, 224), (128, 128)]},
-    "FOCAS16": {"blocks": [1, 8, 10], "regions": [_FULL_HD, (256, 256), (224, 224)]},
-    "FOCAS17": {"blocks": [1, 4, 10], "regions": [_FULL_HD, (368, 368), (288, 288)]},
-    "FOCAS20": {"blocks": [1, 8, 10], "regions": [_FULL_HD, (448, 448), (416, 416)]},
-    "FOCAS25": {"blocks": [1, 3, 10], "regions": [_FULL_HD, (824, 824), (544, 544)]},
+    "RRN10": {"blocks": [10], "regions": [FULL_HD]},
+    "FOCAS15": {"blocks": [1, 4, 10], "regions": [FULL_HD, (224, 224), (128, 128)]},
+    "FOCAS16": {"blocks": [1, 8, 10], "regions": [FULL_HD, (256, 256), (224, 224)]},
+    "FOCAS17": {"blocks": [1, 4, 10], "regions": [FULL_HD, (368, 368), (288, 288)]},
+    "FOCAS20": {"blocks": [1, 8, 10], "regions": [FULL_HD, (448, 448), (416, 416)]},
+    "FOCAS25": {"blocks": [1, 3, 10], "regions": [FULL_HD, (824, 824), (544, 544)]},
 }
-"""The published configurations for 1080p input (``focas_generator(name, 'HD')``)."""
+"""The published configurations for 1080p input (``focas_generator(name, 'HD')``); used through
+``FOCAS(preset=...)`` their regions scale with the input height."""
 
 _RAMP = (0.2, 0.4, 0.6, 0.8, 1.0)
 
@@ -38,8 +39,19 @@ _RAMP = (0.2, 0.4, 0.6, 0.8, 1.0)
 def focas_preset(name: str) -> dict[str, list]:
     """``blocks`` and ``regions`` of a published FOCAS model, as FOCAS keyword arguments."""
     if name not in FOCAS_PRESETS:
-        raise KeyError(f"unknown FOCAS preset '{name}'; known: {', '.join(FOCAS_PRESETS)}")
+        raise ValueError(f"unknown FOCAS preset '{name}'; known: {', '.join(FOCAS_PRESETS)}")
     return copy.deepcopy(FOCAS_PRESETS[name])
+
+
+def scale_region_side(side: int, height: int, reference_height: int = FULL_HD[0],
+                      multiple: int = 8) -> int:
+    """A region side designed for ``reference_height`` frames, scaled to ``height`` frames.
+
+    Scaling with the height keeps the region's share of a height-fitted display, hence its visual
+    angle around the gaze; the result is a multiple of ``multiple`` (2·scale keeps the LR side
+    even) and at least one multiple, so a 1080p side is unchanged at 1080p.
+    """
+    return max(multiple, round(side * height / reference_height / multiple) * multiple)
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,11 @@ class FOCAS(nn.Module):
 
     ``blocks`` gives the cumulative trunk depth per region and ``regions`` the (H, W) of each region
     in HR pixels. Element 0 of ``regions`` stands for the whole input frame whatever its value
-    (a size or a label such as ``"full"``), so one configuration runs at any resolution.
+    (a size or a label such as ``"full"``), so one configuration runs at any resolution. Inner
+    regions are exact HR pixels unless ``reference_height`` names the frame height they were
+    designed for: then they scale with the input's height (``scale_region_side``). ``preset``
+    (a name in ``FOCAS_PRESETS``) stands for the published 1080p blocks and regions and implies
+    ``reference_height: 1080``, so a preset fits any input size and is exact at 1080p.
 
     The inference schedule of infer_rec.py / infer_non_rec.py (MODELS.md §2.3): in each cycle the
     first ``full_frames`` frames run the whole trunk on the full frame (RRN-10L) and the next
@@ -136,8 +152,10 @@ class FOCAS(nn.Module):
         scale: int = 4,
         num_channels: int = 128,
         num_blocks: int = 10,
-        blocks: Sequence[int] = (10,),
-        regions: Sequence[Sequence[int] | str] = ("full",),
+        blocks: Sequence[int] | None = None,
+        regions: Sequence[Sequence[int] | str] | None = None,
+        preset: str | None = None,
+        reference_height: int | None = None,
         full_frames: int = 0,
         foveated_frames: int = 1,
         segment: int | None = None,
@@ -151,20 +169,44 @@ class FOCAS(nn.Module):
             raise ValueError(f"FOCAS segment must be >= 1 frames, got {segment}")
         self.full_frames, self.foveated_frames = full_frames, foveated_frames
         self.segment, self.recurrent = segment, recurrent
-        blocks = [int(b) for b in blocks]
+        if preset is not None:
+            if blocks is not None or regions is not None:
+                raise ValueError("FOCAS takes either a preset or blocks and regions, not both")
+            blocks, regions = focas_preset(preset).values()
+            reference_height = reference_height or FULL_HD[0]
+        blocks = [int(b) for b in blocks or (10,)]
+        regions = list(regions or ("full",))
         if len(blocks) != len(regions) or not blocks:
             raise ValueError(f"FOCAS needs one depth per region, got {blocks} and {regions}")
         if blocks[0] < 0 or blocks[-1] > num_blocks or blocks != sorted(set(blocks)):
             raise ValueError(f"FOCAS blocks {blocks} must increase strictly within 0..{num_blocks}")
+        if reference_height is not None and reference_height < 1:
+            raise ValueError(f"FOCAS reference_height must be >= 1 px, got {reference_height}")
         self.scale = scale
         self.blocks = blocks
-        self.inner_lr_regions = [lr_region(r, scale) for r in regions[1:]]
-        if any(min(r) < 2 for r in self.inner_lr_regions):
+        self.inner_regions = [tuple(int(side) for side in r) for r in regions[1:]]
+        self.reference_height = reference_height
+        if any(min(lr_region(r, scale)) < 2 for r in self.inner_regions):
             raise ValueError(f"FOCAS regions {regions[1:]} must be at least {2 * scale} HR px")
         self.neuro = RRNTrunk(scale, num_channels, num_blocks)
-        for i, (h, w) in enumerate(self.inner_lr_regions):
-            mask = blending_mask(h, w)[None, None]
-            self.register_buffer(f"blend_mask_{i}", mask, persistent=False)
+        self._masks: dict[tuple, Tensor] = {}
+
+    def lr_regions(self, frame: tuple[int, int]) -> list[tuple[int, int]]:
+        """LR feature sizes of the inner regions for an LR ``frame``: as given in HR pixels, or,
+        with a ``reference_height``, scaled from that height to the frame's."""
+        regions = self.inner_regions
+        if self.reference_height is not None:
+            height = frame[0] * self.scale
+            regions = [tuple(scale_region_side(side, height, self.reference_height, 2 * self.scale)
+                             for side in r) for r in regions]
+        return [lr_region(r, self.scale) for r in regions]
+
+    def blend_mask(self, height: int, width: int, like: Tensor) -> Tensor:
+        """The (1, 1, H, W) blending mask of a region, cached per size, device and dtype."""
+        key = (height, width, like.device, like.dtype)
+        if key not in self._masks:
+            self._masks[key] = blending_mask(height, width)[None, None].to(like)
+        return self._masks[key]
 
     def crops(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> list[Crop]:
         """Crops of the inner regions for an LR ``frame`` size and an HR-pixel ``gaze``.
@@ -177,7 +219,7 @@ class FOCAS(nn.Module):
         else:
             h = min(max(int(gaze[0]) // self.scale, 0), height)
             w = min(max(int(gaze[1]) // self.scale, 0), width)
-        return compute_crops(frame, (h, w), self.inner_lr_regions)
+        return compute_crops(frame, (h, w), self.lr_regions(frame))
 
     def step(
         self,
@@ -211,7 +253,9 @@ class FOCAS(nn.Module):
         if full:
             return neuro.heads(neuro.blocks(feat, 0, len(neuro.recon_trunk)), lr_curr)
         levels = [neuro.blocks(feat, 0, self.blocks[0])]
-        crops = self.crops(feat.shape[-2:], gaze) if len(self.blocks) > 1 else []
+        frame = feat.shape[-2:]
+        crops = self.crops(frame, gaze) if len(self.blocks) > 1 else []
+        sizes = self.lr_regions(frame)
         for i, crop in enumerate(crops):
             up, down, left, right = crop.feat
             inner = levels[-1][..., up:down, left:right]
@@ -219,7 +263,7 @@ class FOCAS(nn.Module):
         for i in reversed(range(len(crops))):
             up, down, left, right = crops[i].feat
             top, bottom, m_left, m_right = crops[i].mask
-            mask = getattr(self, f"blend_mask_{i}")[..., top:bottom, m_left:m_right]
+            mask = self.blend_mask(*sizes[i], like=feat)[..., top:bottom, m_left:m_right]
             # Autograd saved the parent map for the crop's first conv: blend into a copy then.
             outer = levels[i].clone() if torch.is_grad_enabled() else levels[i]
             region = outer[..., up:down, left:right]

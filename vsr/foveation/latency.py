@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vsr.archs.focas import FOCAS
+from vsr.archs.focas import FOCAS, FULL_HD, scale_region_side
 
 SCALE = 4
-FULL_HD = (1080, 1920)
 ORIGINAL_LEVELS = {
     "b1": (1, 2, 3),
     "b2": (4, 5, 6),
@@ -121,17 +120,11 @@ def model_workload(model: SampledModel, resolution: tuple[int, int]) -> float:
     return workload(model.blocks, [lr_side_area(s, frame_lr) for s in model.sides], frame_lr)
 
 
-def scale_side(side: int, resolution: tuple[int, int]) -> int:
-    """A 1080p region side scaled with the frame height, kept a multiple of 8 (even LR side)."""
-    scaled = side * resolution[0] / FULL_HD[0]
-    return max(8, int(round(scaled / 8)) * 8)
-
-
 def original_design(resolution: tuple[int, int]) -> list[SampledModel]:
     """The original's 108 models (b1×b2×b3×s1×s2), region sides scaled to ``resolution``."""
     lv = ORIGINAL_LEVELS
     return [
-        SampledModel((b1, b2, b3), (scale_side(s1, resolution), scale_side(s2, resolution)))
+        SampledModel((b1, b2, b3), tuple(scale_region_side(s, resolution[0]) for s in (s1, s2)))
         for b1, b2, b3, s1, s2 in product(lv["b1"], lv["b2"], lv["b3"], lv["s1"], lv["s2"])
     ]
 
@@ -150,7 +143,8 @@ def fast_design(resolution: tuple[int, int]) -> list[SampledModel]:
     for x1, x2, x3 in product((0, 1), repeat=3):
         x4, x5 = 1 - (x1 ^ x2), 1 - (x1 ^ x3)
         blocks = (lv["b1"][2 * x1], lv["b2"][2 * x2], lv["b3"][2 * x4])
-        sides = (scale_side(lv["s1"][x3], resolution), scale_side(lv["s2"][x5], resolution))
+        sides = (scale_region_side(lv["s1"][x3], resolution[0]),
+                 scale_region_side(lv["s2"][x5], resolution[0]))
         models.append(SampledModel(blocks, sides))
     return models
 
