@@ -13,7 +13,7 @@ Per model: model time per frame from the Evaluator's per-frame CSV (first ``--wa
 dropped; CUDA synchronised by its timer) as the median over the foveated frames and the mean over
 all frames (which includes the schedule's full frames), Y-PSNR and EWPSNR (FOCAS Y, sigma 64, and
 the original's normalisation), their cost against RRN-10L, and the foveated-frame speedup next to
-the ratio of trunk work (blocks x LR pixels) it is compared with.
+the ratios it is compared with: trunk work (blocks x LR pixels) and the FLOPs of a whole step.
 
     python scripts/bench_focas_latency.py ROOT [--weights RRN-10L.pth] [--frames 12]
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,6 +62,16 @@ def trunk_work(net: FOCAS, frame_lr: tuple[int, int]) -> float:
     """Blocks x LR pixels of the trunk on one foveated frame (gaze inside the frame)."""
     areas = [h * w for h, w in net.lr_regions(frame_lr)]
     return workload(net.blocks, areas, frame_lr)
+
+
+def step_flops(preset: str, frame_lr: tuple[int, int]) -> float:
+    """FLOPs of one foveated step (gaze at the centre), counted on the meta device: the trunk
+    plus the full-frame layers (input conv, heads) that foveation does not shrink."""
+    net = FOCAS(preset=preset).to("meta")
+    lr = torch.empty(2, 1, 3, *frame_lr, device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net.step(lr[0], lr[1], None, gaze=(frame_lr[0] * 2, frame_lr[1] * 2))
+    return float(counter.get_total_flops())
 
 
 def run_model(net: nn.Module, dataset: EyeTrackingHD, metrics: dict, out: Path, mode: dict,
@@ -109,6 +120,7 @@ def main() -> int:
             net.load_state_dict(reference.state_dict())
             row = run_model(net, dataset, metrics, out_root / mode_name / name, mode, args.warmup)
             row["work"] = trunk_work(net, frame_lr)
+            row["gflops"] = step_flops(name, frame_lr) / 1e9
             results[mode_name][name] = row
             print(f"{mode_name} {name}: {row['median_ms']:.0f} ms/foveated frame, "
                   f"{row['PSNR']:.2f} dB", flush=True)
@@ -132,12 +144,14 @@ def summary(results: dict, bicubic: dict, clip: str, size: tuple, args: argparse
         base = rows["RRN10"]
         lines += [f"## {mode_name}", "",
                   "| model | ms/foveated frame (median) | ms/frame (mean) | speedup | "
-                  "trunk-work ratio | PSNR | EWPSNR | EWPSNR (FOCAS norm.) | ΔPSNR | ΔEWPSNR |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "trunk-work ratio | GFLOPs/step | FLOPs ratio | PSNR | EWPSNR | "
+                  "EWPSNR (FOCAS norm.) | ΔPSNR | ΔEWPSNR |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, r in rows.items():
             lines.append(
                 f"| {name} | {r['median_ms']:.0f} | {r['mean_ms']:.0f} | "
                 f"{base['median_ms'] / r['median_ms']:.2f} | {base['work'] / r['work']:.2f} | "
+                f"{r['gflops']:.1f} | {base['gflops'] / r['gflops']:.2f} | "
                 f"{r['PSNR']:.2f} | {r['EWPSNR']:.2f} | {r['EWPSNR_focas']:.2f} | "
                 f"{r['PSNR'] - base['PSNR']:+.2f} | {r['EWPSNR'] - base['EWPSNR']:+.2f} |")
         lines.append("")
