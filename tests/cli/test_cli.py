@@ -12,6 +12,7 @@ import yaml
 
 from tests.conftest import shared_path
 from vsr.cli.main import main
+from vsr.data.eyetracking import EyeTrackingHD
 from vsr.io.image import write_image
 from vsr.io.video import VideoReader
 
@@ -186,7 +187,8 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
     assert out.returncode == 0, out.stderr
     code = main(["test", "-c", str(ROOT / "configs" / "focas" / "focas25_eyetracking.yaml"),
                  f"test.datasets.HD.root={root}", "test.datasets.HD.frame_size=[72, 128]",
-                 f"output_root={tmp_path}", "model.arch.num_channels=8"])
+                 f"output_root={tmp_path}", "model.arch.num_channels=8",
+                 "test.save_video=true", "test.draw_gaze=true"])
     assert code == 0
     record = json.loads((tmp_path / "focas25_eyetracking" / "results" / "HD.json").read_text())
     assert [c["name"] for c in record["clips"]] == [
@@ -196,3 +198,12 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
     rows = (tmp_path / "focas25_eyetracking" / "results" / "HD" /
             "BigBuckBunny1_s128x72p25n5v0" / "observer5.csv").read_text().splitlines()
     assert rows[0] == "frame,model_ms,PSNR,EWPSNR,EWPSNR_focas,FWQI" and len(rows) == 6
+    # The SR video of each (video, observer) shows that observer's gaze as a green dot.
+    clip = EyeTrackingHD(root, frame_size=(72, 128)).clips()[0]
+    video = (tmp_path / "focas25_eyetracking" / "visual" / "HD" /
+             "BigBuckBunny1_s128x72p25n5v0" / "observer5.mp4")
+    frames = list(VideoReader(video))
+    assert len(frames) == 5 and frames[0].shape == (72, 128, 3)
+    for frame, (h, w) in zip(frames, clip.gaze):
+        r, g, b = frame[min(h, 71), min(w, 127)].astype(int)
+        assert g > 180 and r < 90 and b < 90

@@ -81,7 +81,7 @@ def _infer(args: argparse.Namespace) -> int:
     from vsr.config.loader import apply_overrides, load_config, load_config_text
     from vsr.engine.builders import resolve_device
     from vsr.engine.sequence import gaze_extras, stream
-    from vsr.foveation.overlay import draw_foveation, region_boxes
+    from vsr.foveation.overlay import annotate
     from vsr.io.frames import frame_to_tensor, open_frame_sink, open_frame_source, tensor_to_frame
 
     if bool(args.config) == bool(args.arch):
@@ -110,8 +110,7 @@ def _infer(args: argparse.Namespace) -> int:
         for index, sr in enumerate(srs):
             frame = tensor_to_frame(sr)
             if args.draw_gaze:
-                gaze = tuple(gazes[index])
-                frame = draw_foveation(frame, region_boxes(net, source.size, gaze), gaze)
+                frame = annotate(frame, net, tuple(gazes[index]))
             sink.write(frame)
             count += 1
             if count % 10 == 0 or count == total:

@@ -23,4 +23,4 @@ def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=prin
     datasets = {name: DATASETS.build(spec) for name, spec in test.datasets.items()}
     metrics = {name: METRICS.build(spec) for name, spec in test.metrics.items()}
     return Evaluator(datasets, metrics, out_dir, device, test.save_images, test.batch_frames,
-                     test.chunk_frames, log)
+                     test.chunk_frames, log, save_video=test.save_video, draw_gaze=test.draw_gaze)

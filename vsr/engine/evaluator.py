@@ -10,6 +10,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import torch
 from torch import nn
 
 from vsr.engine.sequence import FrameTimer, gaze_extras, stream
-from vsr.io.frames import tensor_to_frame
+from vsr.foveation.overlay import annotate
+from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 
 
@@ -58,6 +60,8 @@ class Evaluator:
         batch_frames: int = 8,
         chunk_frames: int = 16,
         log: Callable[[str], None] = print,
+        save_video: bool = False,
+        draw_gaze: bool = False,
     ) -> None:
         self.datasets = datasets
         self.metrics = metrics
@@ -67,6 +71,8 @@ class Evaluator:
         self.batch_frames = batch_frames
         self.chunk_frames = chunk_frames
         self.log = log
+        self.save_video = save_video
+        self.draw_gaze = draw_gaze
 
     def evaluate(self, net: nn.Module, on_first_frame: Callable | None = None) -> dict[str, dict]:
         """Scores of every dataset: {dataset: {metric: mean over clips}}. ``on_first_frame``
@@ -84,6 +90,14 @@ class Evaluator:
         return summary
 
     def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
+        with ExitStack() as outputs:
+            video = None
+            if self.save_video:  # a clip that fails part-way leaves no video behind
+                path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
+                video = outputs.enter_context(open_frame_sink(path, getattr(clip, "fps", 0) or 25))
+            return self._score_clip(net, ds_name, clip, on_first_frame, video)
+
+    def _score_clip(self, net, ds_name: str, clip, on_first_frame, video) -> ClipResult:
         result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
         lr_iter, gt_iter = clip.streams()
         save = self.save_images or gt_iter is None
@@ -109,8 +123,14 @@ class Evaluator:
                     if getattr(metric, "needs_gaze", False):
                         kwargs["gaze"] = None if gazes is None else tuple(gazes[index])
                     result.per_frame[name].append(metric(sr, gt, **kwargs) if counted else None)
-            if save:
-                write_image(folder / f"{index:08d}.png", tensor_to_frame(sr))
+            if save or video is not None:
+                frame = tensor_to_frame(sr)
+                if self.draw_gaze and gazes is not None:
+                    frame = annotate(frame, net, tuple(gazes[index]))
+                if save:
+                    write_image(folder / f"{index:08d}.png", frame)
+                if video is not None:
+                    video.write(frame)
             if index == 0 and on_first_frame is not None:
                 on_first_frame(ds_name, clip.name, sr, gt)
         result.num_frames = index + 1

@@ -36,3 +36,11 @@ def draw_foveation(
     if gaze is not None:
         cv2.circle(out, (int(gaze[1]), int(gaze[0])), 6, (0, 255, 0), -1)
     return out
+
+
+def annotate(frame: np.ndarray, arch: object, gaze: tuple[int, int] | None) -> np.ndarray:
+    """``frame`` (an SR output) with the gaze and, for a FOCAS arch, the regions it ran for it."""
+    if not isinstance(arch, FOCAS):
+        return draw_foveation(frame, [], gaze)
+    lr_size = (frame.shape[0] // arch.scale, frame.shape[1] // arch.scale)
+    return draw_foveation(frame, region_boxes(arch, lr_size, gaze), gaze)
