@@ -172,7 +172,8 @@ class FOCAS(nn.Module):
         if preset is not None:
             if blocks is not None or regions is not None:
                 raise ValueError("FOCAS takes either a preset or blocks and regions, not both")
-            blocks, regions = focas_preset(preset).values()
+            chosen = focas_preset(preset)
+            blocks, regions = chosen["blocks"], chosen["regions"]
             reference_height = reference_height or FULL_HD[0]
         blocks = [int(b) for b in blocks or (10,)]
         regions = list(regions or ("full",))
