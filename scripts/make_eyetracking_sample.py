@@ -29,12 +29,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -43,27 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vsr.io.frames import open_frame_source  # noqa: E402
-from vsr.io.image import atomic_write_bytes  # noqa: E402
+from vsr.io.image import atomic_file, atomic_write_bytes  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "clips" / "big_buck_bunny_720p_1mb.mp4"
 FPS = 25
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A file handle on a temporary name beside ``path``, renamed to it only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cover_resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -148,10 +127,12 @@ def make_sample(
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(atomic_file(p)) for p in video_paths]
         for index, frame in enumerate(src):
-            for start, handle in zip(starts, handles):
-                if start <= index < start + frames:
-                    bgr = cv2.cvtColor(cover_resize(frame, size), cv2.COLOR_RGB2BGR)
-                    handle.write(np.ascontiguousarray(bgr).tobytes())
+            targets = [h for s, h in zip(starts, handles) if s <= index < s + frames]
+            if targets:  # resized once, however many videos share the frame
+                bgr = cv2.cvtColor(cover_resize(frame, size), cv2.COLOR_RGB2BGR)
+                data = np.ascontiguousarray(bgr).tobytes()
+                for handle in targets:
+                    handle.write(data)
             if index + 1 >= starts[-1] + frames:
                 break
     written = list(video_paths)
