@@ -10,7 +10,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,49 +90,39 @@ class Evaluator:
         return summary
 
     def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
-        with ExitStack() as outputs:
-            video = None
-            if self.save_video:  # a clip that fails part-way leaves no video behind
-                path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
-                video = outputs.enter_context(open_frame_sink(path, getattr(clip, "fps", 0) or 25))
-            return self._score_clip(net, ds_name, clip, on_first_frame, video)
-
-    def _score_clip(self, net, ds_name: str, clip, on_first_frame, video) -> ClipResult:
         result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
         lr_iter, gt_iter = clip.streams()
         save = self.save_images or gt_iter is None
         folder = self.out_dir / "visual" / ds_name / clip.name
         gazes = getattr(clip, "gaze", None)  # per-frame (h, w) of eye-tracking clips
+        gaze_metrics = {m for m, metric in self.metrics.items() if getattr(metric, "needs_gaze", 0)}
+        video_path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
         start = time.perf_counter()
         timer = FrameTimer()
         srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
                      extras=gaze_extras(net, gazes), timer=timer)
         index = -1
-        for index, sr in enumerate(srs):
-            gt = next(gt_iter, None) if gt_iter is not None else None
-            if gt_iter is not None and gt is None:
-                raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame {index}, "
-                                 f"but the LR clip goes on")
-            if gt is not None:
-                if gt.shape != sr.shape:
-                    raise ValueError(f"{ds_name}/{clip.name} frame {index}: SR {tuple(sr.shape)} "
-                                     f"and GT {tuple(gt.shape)} differ in size")
-                for name, metric in self.metrics.items():
-                    counted = _counts(metric, index, clip.num_frames)
-                    kwargs = {}
-                    if getattr(metric, "needs_gaze", False):
-                        kwargs["gaze"] = None if gazes is None else tuple(gazes[index])
-                    result.per_frame[name].append(metric(sr, gt, **kwargs) if counted else None)
-            if save or video is not None:
-                frame = tensor_to_frame(sr)
-                if self.draw_gaze and gazes is not None:
-                    frame = annotate(frame, net, tuple(gazes[index]))
-                if save:
-                    write_image(folder / f"{index:08d}.png", frame)
-                if video is not None:
-                    video.write(frame)
-            if index == 0 and on_first_frame is not None:
-                on_first_frame(ds_name, clip.name, sr, gt)
+        # A clip that fails part-way leaves no video behind.
+        with open_frame_sink(video_path, clip.fps or 25) if self.save_video else nullcontext() \
+                as video:
+            for index, sr in enumerate(srs):
+                gaze = gazes[index] if gazes is not None else None
+                gt = next(gt_iter, None) if gt_iter is not None else None
+                if gt_iter is not None and gt is None:
+                    raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame "
+                                     f"{index}, but the LR clip goes on")
+                if gt is not None:
+                    self._score_frame(result, ds_name, clip, index, sr, gt, gaze, gaze_metrics)
+                if save or video is not None:
+                    frame = tensor_to_frame(sr)
+                    if self.draw_gaze and gaze is not None:
+                        frame = annotate(frame, net, gaze)
+                    if save:
+                        write_image(folder / f"{index:08d}.png", frame)
+                    if video is not None:
+                        video.write(frame)
+                if index == 0 and on_first_frame is not None:
+                    on_first_frame(ds_name, clip.name, sr, gt)
         result.num_frames = index + 1
         result.seconds = time.perf_counter() - start
         result.model_seconds = timer.seconds
@@ -140,6 +130,19 @@ class Evaluator:
             means = ", ".join(f"{m} {result.mean(m):.4f}" for m in self.metrics)
             self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
         return result
+
+    def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, sr, gt, gaze,
+                     gaze_metrics: set[str]) -> None:
+        if gt.shape != sr.shape:
+            raise ValueError(f"{ds_name}/{clip.name} frame {index}: SR {tuple(sr.shape)} "
+                             f"and GT {tuple(gt.shape)} differ in size")
+        for name, metric in self.metrics.items():
+            if not _counts(metric, index, clip.num_frames):
+                result.per_frame[name].append(None)
+            elif name in gaze_metrics:
+                result.per_frame[name].append(metric(sr, gt, gaze=gaze))
+            else:
+                result.per_frame[name].append(metric(sr, gt))
 
     def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
         scored = [c for c in clips if c.scored]
@@ -157,7 +160,8 @@ class Evaluator:
             "frames": frames,
             "seconds": seconds,
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
-                       "model_ms_median": 1000 * statistics.median(c.model_seconds),
+                       "model_ms_median": (1000 * statistics.median(c.model_seconds)
+                                           if c.model_seconds else math.nan),
                        "mean": {m: c.mean(m) for m in self.metrics},
                        "per_frame": c.per_frame} for c in clips],
         }
