@@ -34,14 +34,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vsr.foveation.latency import (
+    SCALE,
+    LatencyFit,
+    LatencyProfile,
+    SampledModel,
+    lr_frame,
+    sides_workload,
+    workload,
+)
 from vsr.foveation.quality import ORIGINAL_QUALITY, check_table, foveated_quality, quality_after
 
 if TYPE_CHECKING:
     import argparse
 
-    from vsr.foveation.latency import LatencyFit, LatencyProfile
-
-SCALE = 4
 ACCEPTED_STATUS = ("optimal", "optimal_inaccurate")
 
 
@@ -74,34 +80,22 @@ class Solution:
     model_sides: list[int]
     model_latency_ms: float
 
+    def model_regions(self, resolution: tuple[int, int]) -> list:
+        """FOCAS ``regions`` of the rounded model: the full frame, then the inner squares."""
+        return SampledModel(tuple(self.model_blocks), tuple(self.model_sides)).regions(resolution)
+
 
 @dataclass
 class Allocation:
     budget_ms: float
     best: Solution
     candidates: list[Solution] = field(default_factory=list)
-    min_latency_ms: float = 0.0
 
 
 def hr_side(area: float, scale: int = SCALE) -> int:
     """HR side of a region of LR ``area``: int(d)//2·2·scale, as the original rounds."""
     d = math.sqrt(max(area, 0.0))
     return int(d) // 2 * 2 * scale
-
-
-def lr_frame(resolution: tuple[int, int], scale: int = SCALE) -> tuple[int, int]:
-    return resolution[0] // scale, resolution[1] // scale
-
-
-def inner_workload(blocks: Sequence[int], areas: Sequence[float]) -> float:
-    """Σ_i (b_{i+1} − b_i)·area_i, areas outer to inner."""
-    return float(sum((blocks[i + 1] - blocks[i]) * a for i, a in enumerate(areas)))
-
-
-def full_workload(
-    blocks: Sequence[int], areas: Sequence[float], frame_lr: tuple[int, int]
-) -> float:
-    return blocks[0] * frame_lr[0] * frame_lr[1] + inner_workload(blocks, areas)
 
 
 def objective(
@@ -137,18 +131,6 @@ def effective_model(
             out_blocks.append(blocks[i + 1])
             out_sides.append(side)
     return out_blocks, out_sides
-
-
-def model_workload(
-    blocks: Sequence[int], sides: Sequence[int], resolution: tuple[int, int]
-) -> float:
-    """Workload of an HR-sided config as FOCAS runs it (even LR sides, clamped to the frame)."""
-    frame_lr = lr_frame(resolution)
-    areas = []
-    for s in sides:
-        d = s // SCALE // 2 * 2
-        areas.append(min(d, frame_lr[0]) * min(d, frame_lr[1]))
-    return full_workload(blocks, areas, frame_lr)
 
 
 @functools.lru_cache(maxsize=8)
@@ -235,12 +217,12 @@ def solve_blocks(
         areas=areas,
         objective=objective(blocks, areas, table, sigma),
         status=status,
-        latency_ms=float(fit.predict(full_workload(blocks, areas, frame_lr))),
+        latency_ms=float(fit.predict(workload(blocks, areas, frame_lr))),
         sides=sides,
         quality=float(foveated_quality(blocks, sides, resolution, table, sigma)),
         model_blocks=model_blocks,
         model_sides=model_sides,
-        model_latency_ms=float(fit.predict(model_workload(model_blocks, model_sides, resolution))),
+        model_latency_ms=float(fit.predict(sides_workload(model_blocks, model_sides, resolution))),
     )
 
 
@@ -284,7 +266,7 @@ def allocate(
     if not candidates:
         raise InfeasibleBudget(budget_ms, minimum)
     best = min(candidates, key=rank_key)
-    return Allocation(budget_ms, best, candidates, minimum)
+    return Allocation(budget_ms, best, candidates)
 
 
 def brute_force_blocks(
@@ -394,7 +376,7 @@ def experiment_config(
         "num_channels": num_channels,
         "num_blocks": depth,
         "blocks": list(solution.model_blocks),
-        "regions": [list(resolution)] + [[s, s] for s in solution.model_sides],
+        "regions": solution.model_regions(resolution),
     }
     model = {"type": "SupervisedVSR", "arch": arch}
     cfg: dict = {}
@@ -450,7 +432,8 @@ def run_allocate(args: argparse.Namespace) -> int:
     """``vsr allocate``: profile (or reuse the cache), solve, verify, write the config."""
     import yaml
 
-    from vsr.foveation.latency import DTYPES, Timer, profile_latency, resolve_device
+    from vsr.engine.builders import resolve_device
+    from vsr.foveation.latency import DTYPES, Timer, profile_latency
     from vsr.foveation.quality import measure_quality_table
 
     start = time.perf_counter()
@@ -480,8 +463,7 @@ def run_allocate(args: argparse.Namespace) -> int:
     if not args.no_verify:
         repeats = args.repeats or (20 if device.type == "cuda" else 3)
         timer = Timer(resolution, device, DTYPES[args.dtype], args.channels, args.depth)
-        model = timer.build(best.model_blocks, [list(resolution)] +
-                            [[s, s] for s in best.model_sides])
+        model = timer.build(best.model_blocks, best.model_regions(resolution))
         measured = float(np.median(timer.time_model(model, repeats)))
         error = 100 * (best.model_latency_ms - measured) / measured
         print(f"  measured latency {measured:.3f} ms (median of {repeats} steps) vs predicted "

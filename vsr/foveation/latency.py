@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from vsr.archs.focas import FOCAS, FULL_HD, scale_region_side
+from vsr.engine.builders import resolve_device
+from vsr.engine.sequence import FrameTimer
 
 SCALE = 4
 ORIGINAL_LEVELS = {
@@ -115,9 +117,16 @@ def workload(
     return total
 
 
-def model_workload(model: SampledModel, resolution: tuple[int, int]) -> float:
+def sides_workload(
+    blocks: Sequence[int], sides: Sequence[int], resolution: tuple[int, int]
+) -> float:
+    """Workload of an HR-sided config as FOCAS runs it (even LR sides, clamped to the frame)."""
     frame_lr = lr_frame(resolution)
-    return workload(model.blocks, [lr_side_area(s, frame_lr) for s in model.sides], frame_lr)
+    return workload(blocks, [lr_side_area(s, frame_lr) for s in sides], frame_lr)
+
+
+def model_workload(model: SampledModel, resolution: tuple[int, int]) -> float:
+    return sides_workload(model.blocks, model.sides, resolution)
 
 
 def original_design(resolution: tuple[int, int]) -> list[SampledModel]:
@@ -199,12 +208,6 @@ def cross_validated_errors(samples: list[dict], folds: int = 4) -> dict:
     }
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def device_name(device: torch.device) -> str:
     """A human-readable device identity for the cache key (GPU model or CPU model name)."""
     if device.type == "cuda":
@@ -216,11 +219,6 @@ def device_name(device: torch.device) -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class Timer:
@@ -266,16 +264,12 @@ class Timer:
         """
         first = not self._warmed if self.device.type == "cpu" else id(model) not in self._warmed
         warmup = self.warmup if first else 0
-        times = []
-        for i in range(warmup + repeats):
-            _sync(self.device)
-            start = time.perf_counter()
-            _, self.state = model.step(self.lr_prev, self.lr_curr, self.state, gaze=self.gaze)
-            _sync(self.device)
-            if i >= warmup:
-                times.append(1000 * (time.perf_counter() - start))
+        clock = FrameTimer()
+        for _ in range(warmup + repeats):
+            _, self.state = clock.run(1, model.step, self.lr_prev, self.lr_curr, self.state,
+                                      gaze=self.gaze)
         self._warmed.add(id(model))
-        return times
+        return [1000 * seconds for seconds in clock.seconds[warmup:]]
 
     def measure(self, models: Sequence[SampledModel], repeats: int, progress: bool = False,
                 desc: str = "profiling") -> list[dict]:

@@ -152,9 +152,8 @@ def measure_quality_table(
 
     Returns (table, PSNR per depth).
     """
+    from vsr.engine.builders import resolve_device
     from vsr.engine.checkpoint import load_weights
-
-    from .latency import resolve_device
 
     if weights is None:
         warnings.warn("--measure-quality without --weights measures a randomly initialised "
