@@ -51,13 +51,6 @@ MODES = {
 }
 
 
-def foveated_frame(index: int, mode: dict) -> bool:
-    """Whether the schedule of ``mode`` runs the model (not full RRN-10L) on frame ``index``."""
-    position = index % mode.get("segment", index + 1)
-    cycle = mode.get("full_frames", 0) + mode.get("foveated_frames", 1)
-    return position % cycle >= mode.get("full_frames", 0)
-
-
 def trunk_work(net: FOCAS, frame_lr: tuple[int, int]) -> float:
     """Blocks x LR pixels of the trunk on one foveated frame (gaze inside the frame)."""
     areas = [h * w for h, w in net.lr_regions(frame_lr)]
@@ -74,7 +67,7 @@ def step_flops(preset: str, frame_lr: tuple[int, int]) -> float:
     return float(counter.get_total_flops())
 
 
-def run_model(net: nn.Module, dataset: EyeTrackingHD, metrics: dict, out: Path, mode: dict,
+def run_model(net: nn.Module, dataset: EyeTrackingHD, metrics: dict, out: Path,
               warmup: int) -> dict:
     """One Evaluator run; latency statistics from its per-frame CSV."""
     scores = Evaluator({"hd": dataset}, metrics, out).evaluate(net)["hd"]
@@ -82,7 +75,8 @@ def run_model(net: nn.Module, dataset: EyeTrackingHD, metrics: dict, out: Path, 
     with open(out / "results" / "hd" / f"{clip.name}.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))[warmup:]
     times = [float(r["model_ms"]) for r in rows]
-    foveated = [float(r["model_ms"]) for r in rows if foveated_frame(int(r["frame"]), mode)]
+    runs_full = getattr(net, "runs_full", lambda frame: False)  # Bicubic has no schedule
+    foveated = [float(r["model_ms"]) for r in rows if not runs_full(int(r["frame"]))]
     return {"median_ms": statistics.median(foveated or times), "mean_ms": statistics.fmean(times),
             **scores}
 
@@ -110,7 +104,7 @@ def main() -> int:
     if args.weights:
         load_weights(reference, args.weights)
     out_root = Path(args.out)
-    bicubic = run_model(Bicubic(4), dataset, metrics, out_root / "Bicubic", {}, args.warmup)
+    bicubic = run_model(Bicubic(4), dataset, metrics, out_root / "Bicubic", args.warmup)
     results: dict[str, dict[str, dict]] = {}
     for mode_name in args.modes:
         mode = MODES[mode_name]
@@ -118,7 +112,7 @@ def main() -> int:
         for name in FOCAS_PRESETS:
             net = FOCAS(preset=name, **mode).eval()
             net.load_state_dict(reference.state_dict())
-            row = run_model(net, dataset, metrics, out_root / mode_name / name, mode, args.warmup)
+            row = run_model(net, dataset, metrics, out_root / mode_name / name, args.warmup)
             row["work"] = trunk_work(net, frame_lr)
             row["gflops"] = step_flops(name, frame_lr) / 1e9
             results[mode_name][name] = row

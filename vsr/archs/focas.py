@@ -209,18 +209,23 @@ class FOCAS(nn.Module):
             self._masks[key] = blending_mask(height, width)[None, None].to(like)
         return self._masks[key]
 
-    def crops(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> list[Crop]:
-        """Crops of the inner regions for an LR ``frame`` size and an HR-pixel ``gaze``.
-
-        No gaze means the frame centre; a gaze off the frame is moved onto its border.
-        """
+    def lr_gaze(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> tuple[int, int]:
+        """An HR-pixel ``gaze`` in LR ``frame`` pixels: the centre when there is none, moved
+        onto the border when it is off the frame."""
         height, width = frame
         if gaze is None:
-            h, w = height // 2, width // 2
-        else:
-            h = min(max(int(gaze[0]) // self.scale, 0), height)
-            w = min(max(int(gaze[1]) // self.scale, 0), width)
-        return compute_crops(frame, (h, w), self.lr_regions(frame))
+            return height // 2, width // 2
+        return (min(max(int(gaze[0]) // self.scale, 0), height),
+                min(max(int(gaze[1]) // self.scale, 0), width))
+
+    def crops(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> list[Crop]:
+        """Crops of the inner regions for an LR ``frame`` size and an HR-pixel ``gaze``."""
+        return compute_crops(frame, self.lr_gaze(frame, gaze), self.lr_regions(frame))
+
+    def runs_full(self, frame: int) -> bool:
+        """Whether the schedule runs the whole trunk on the full frame at clip frame ``frame``."""
+        position = frame % self.segment if self.segment is not None else frame
+        return position % (self.full_frames + self.foveated_frames) < self.full_frames
 
     def step(
         self,
@@ -237,8 +242,7 @@ class FOCAS(nn.Module):
         rrn_state = state.rrn if state is not None and index > 0 and self.recurrent else None
         if state is not None and index == 0:
             lr_prev = lr_curr  # a new segment starts like a sequence: its first frame twice
-        full = index % (self.full_frames + self.foveated_frames) < self.full_frames
-        sr, rrn_state = self._cascade(lr_prev, lr_curr, rrn_state, None if full else gaze, full)
+        sr, rrn_state = self._cascade(lr_prev, lr_curr, rrn_state, gaze, self.runs_full(index))
         return sr, FocasState(rrn_state, index)
 
     def _cascade(
@@ -255,8 +259,8 @@ class FOCAS(nn.Module):
             return neuro.heads(neuro.blocks(feat, 0, len(neuro.recon_trunk)), lr_curr)
         levels = [neuro.blocks(feat, 0, self.blocks[0])]
         frame = feat.shape[-2:]
-        crops = self.crops(frame, gaze) if len(self.blocks) > 1 else []
         sizes = self.lr_regions(frame)
+        crops = compute_crops(frame, self.lr_gaze(frame, gaze), sizes)
         for i, crop in enumerate(crops):
             up, down, left, right = crop.feat
             inner = levels[-1][..., up:down, left:right]
