@@ -65,15 +65,13 @@ def _gaze_track(spec: str, source, net):
     if source.frame_count is None:
         raise ConfigError(f"--gaze needs a known frame count; {source.name} does not give one")
     size = (source.size[0] * net.scale, source.size[1] * net.scale)
-    if spec == "centre":
-        return GazeTrack.centre(source.frame_count, size)
+    gaze: str | list[int] | None = None if spec == "centre" else spec
     if "," in spec and not spec.endswith(".csv"):
         try:
-            h, w = (int(v) for v in spec.split(","))
+            gaze = [int(v) for v in spec.split(",")]
         except ValueError:
             raise ConfigError(f"--gaze {spec!r}: expected 'centre', 'H,W' or a CSV file") from None
-        return GazeTrack.fixed(h, w, source.frame_count, size)
-    return GazeTrack.from_simple_csv(spec, source.frame_count, size)
+    return GazeTrack.from_spec(gaze, source.frame_count, size)
 
 
 def _infer(args: argparse.Namespace) -> int:

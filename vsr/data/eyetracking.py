@@ -25,7 +25,7 @@ import numpy as np
 from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
 from vsr.data.storage import DiskFrameStore, FrameStore
 from vsr.data.video_folder import TestClip
-from vsr.foveation.gaze import GazeTrack
+from vsr.foveation.gaze import GazeSpec, GazeTrack
 from vsr.io.frames import FolderFrameSource, open_frame_source
 from vsr.io.image import FrameReadError
 from vsr.io.video import VideoReader
@@ -33,7 +33,6 @@ from vsr.registry import DATASETS
 
 PathLike = str | os.PathLike
 Size = tuple[int, int]
-GazeSpec = GazeTrack | PathLike | Sequence[int] | None
 _OBSERVER_FILE = re.compile(r"^observer(\d+)_(.+)\.csv$")
 
 
@@ -302,23 +301,7 @@ class GazeVideoTest:
         self.degradation = None
         if not lr_input:
             self.degradation = make_degradation(degradation or "BD_DUF", scale=scale)
-        self.gaze = self._gaze_track(gaze, gaze_size)
-
-    def _gaze_track(self, gaze: GazeSpec, gaze_size: Size | None) -> GazeTrack:
-        n = len(self.frames)
-        if isinstance(gaze, GazeTrack):
-            track = gaze
-        elif gaze is None:
-            track = GazeTrack.centre(n, self.hr_size)
-        elif isinstance(gaze, (str, os.PathLike)):
-            track = GazeTrack.from_simple_csv(gaze, n, tuple(gaze_size or self.hr_size))
-        else:
-            if len(gaze) != 2:
-                raise ValueError(f"a fixed gaze is [h, w], got {gaze!r}")
-            track = GazeTrack.fixed(int(gaze[0]), int(gaze[1]), n, gaze_size or self.hr_size)
-        if track.frame_size is not None and tuple(track.frame_size) != self.hr_size:
-            track = track.scaled_to(self.hr_size)
-        return track
+        self.gaze = GazeTrack.from_spec(gaze, len(self.frames), self.hr_size, gaze_size)
 
     def clips(self) -> list[GazeClip]:
         lr, gt = (self.frames, None) if self.lr_input else (None, self.frames)

@@ -17,7 +17,7 @@ import csv
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -202,6 +202,27 @@ class GazeTrack:
             current = tuple(points[i])
         return cls(points, frame_size, GazeReport(str(path), **counts))
 
+    @classmethod
+    def from_spec(cls, spec: GazeSpec, num_frames: int, frame_size: Size,
+                  spec_size: Size | None = None) -> GazeTrack:
+        """A gaze track for ``num_frames`` frames of ``frame_size`` from what a user gives:
+        nothing (the centre), a track, a simple CSV path or a fixed ``[h, w]``; coordinates
+        are in ``spec_size`` frames (default ``frame_size``) and scaled to ``frame_size``."""
+        size = tuple(spec_size or frame_size)
+        if isinstance(spec, GazeTrack):
+            track = spec
+        elif spec is None:
+            track = cls.centre(num_frames, size)
+        elif isinstance(spec, (str, os.PathLike)):
+            track = cls.from_simple_csv(spec, num_frames, size)
+        else:
+            if len(spec) != 2:
+                raise ValueError(f"a fixed gaze is [h, w], got {spec!r}")
+            track = cls.fixed(int(spec[0]), int(spec[1]), num_frames, size)
+        if track.frame_size is not None and tuple(track.frame_size) != tuple(frame_size):
+            track = track.scaled_to(frame_size)
+        return track
+
     # ------------------------------------------------------------------ conversions
 
     def scaled_to(self, frame_size: Size) -> GazeTrack:
@@ -214,6 +235,10 @@ class GazeTrack:
         scaled = np.floor((self.points + 0.5) * scale).astype(np.int64)
         scaled = np.minimum(scaled, np.array(frame_size) - 1)
         return GazeTrack(scaled, tuple(frame_size), self.report)
+
+
+GazeSpec = GazeTrack | PathLike | Sequence[int] | None
+"""What a user may give as gaze: see :meth:`GazeTrack.from_spec`."""
 
 
 def _read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
