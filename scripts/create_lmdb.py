@@ -37,7 +37,7 @@ from vsr.data.storage import (  # noqa: E402
     close_lmdb,
     frame_key,
 )
-from vsr.io.image import FrameReadError  # noqa: E402
+from vsr.io.image import FrameReadError, encode_image  # noqa: E402
 
 
 class VerifyError(RuntimeError):
@@ -54,12 +54,7 @@ class LmdbReport:
 
 def encode_png(img: np.ndarray, level: int) -> bytes:
     """uint8 RGB -> PNG bytes of the BGR image, as BasicSR stores frames."""
-    ok, buf = cv2.imencode(
-        ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, level]
-    )
-    if not ok:
-        raise ValueError(f"cannot PNG-encode an image of shape {img.shape}")
-    return buf.tobytes()
+    return encode_image(img, ".png", [cv2.IMWRITE_PNG_COMPRESSION, level])
 
 
 def _digest(img: np.ndarray) -> bytes:

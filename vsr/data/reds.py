@@ -19,7 +19,7 @@ from vsr.data.video_folder import (
     MetaEntries,
     PathLike,
     VideoFolderTest,
-    read_meta_info,
+    select_clips,
     window_training_set,
 )
 from vsr.registry import DATASETS
@@ -68,10 +68,7 @@ class REDS(Dataset):
         use_reverse: bool = False,
     ) -> None:
         store = open_store(gt_root)
-        if meta_info is None:
-            meta_info = [(name, None, None) for name in store.clips()]
-        elif not isinstance(meta_info, (list, tuple)):
-            meta_info = read_meta_info(meta_info)
+        meta_info = select_clips(store, meta_info, None)
         held_out = set(partition_clips(partition))
         train = [name for name, _, _ in meta_info if name not in held_out]
         if not train:

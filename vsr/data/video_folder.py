@@ -33,6 +33,7 @@ from vsr.data.transforms import (
     random_crop_box,
     to_float,
 )
+from vsr.io.frames import frame_to_tensor
 from vsr.io.image import FrameReadError
 from vsr.registry import DATASETS
 
@@ -126,7 +127,7 @@ def _read_same_size(frames: list[FrameRef]) -> list[np.ndarray]:
     return images
 
 
-def _select_clips(
+def select_clips(
     store: FrameStore,
     meta_info: PathLike | MetaEntries | None,
     clips: Sequence[str] | PathLike | None,
@@ -187,7 +188,7 @@ class _WindowDataset(Dataset):
         self._frames: dict[int, list[tuple[FrameRef, FrameRef | None]]] = {}
         self._expected: list[int | None] = []
         counts = []
-        for name, nframes, _ in _select_clips(self.gt_store, meta_info, clips):
+        for name, nframes, _ in select_clips(self.gt_store, meta_info, clips):
             if nframes is None:  # no meta_info: the listing is needed for the count anyway
                 self._frames[len(self.clip_names)] = self._list_clip(name, None)
                 nframes = len(self._frames[len(self.clip_names)])
@@ -368,10 +369,6 @@ def window_training_set(
 # --------------------------------------------------------------------------- test sets
 
 
-def _to_chw(img: np.ndarray) -> Tensor:
-    return to_float(frames_to_tensor([img])[0])
-
-
 class TestClip:
     """One test clip that streams frames: LR from files or degraded from GT, GT when present.
 
@@ -428,13 +425,13 @@ class TestClip:
             img = path.read()
             if self._gt_paths is not None:
                 check_scale(path, img.shape[:2], self._gt_paths[i], self.gt_size, self.scale)
-            yield _to_chw(img)
+            yield frame_to_tensor(img)
 
     def gt_frames(self) -> Iterator[Tensor] | None:
         """GT frames (C, H, W) float32 RGB in [0, 1], or None for an LR-only clip."""
         if self._gt_paths is None:
             return None
-        return (_to_chw(img) for img in self._iter_gt_images())
+        return (frame_to_tensor(img) for img in self._iter_gt_images())
 
     def streams(self) -> tuple[Iterator[Tensor], Iterator[Tensor] | None]:
         """LR and GT iterators for one evaluation pass. With LR made from GT, each GT frame is
@@ -447,7 +444,7 @@ class TestClip:
 
         def lr() -> Iterator[Tensor]:
             for img in self._iter_gt_images():
-                pending.append(_to_chw(img))
+                pending.append(frame_to_tensor(img))
                 yield self._degrade_image(img)
 
         def gt() -> Iterator[Tensor]:
@@ -514,7 +511,7 @@ class VideoFolderTest:
         self.degradation = (
             make_degradation(degradation, scale=scale) if degradation is not None else None
         )
-        self._entries = _select_clips(self.lr_store or self.gt_store, meta_info, clips)
+        self._entries = select_clips(self.lr_store or self.gt_store, meta_info, clips)
 
     def clips(self) -> list[TestClip]:
         """Clips in order; lists frame files (cheap) but reads no image."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,9 +49,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return img
 
 
-def encode_image(img: np.ndarray, suffix: str = ".png") -> bytes:
-    """Encode a uint8 RGB (H, W, 3) array to image file bytes (PNG by default)."""
-    ok, buf = cv2.imencode(suffix, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+def encode_image(img: np.ndarray, suffix: str = ".png", params: Sequence[int] = ()) -> bytes:
+    """Encode a uint8 RGB (H, W, 3) array to image file bytes (PNG by default); ``params`` are
+    OpenCV's ``IMWRITE_*`` flag/value pairs."""
+    ok, buf = cv2.imencode(suffix, cv2.cvtColor(img, cv2.COLOR_RGB2BGR), list(params))
     if not ok:
         raise ValueError(f"cannot encode image of shape {img.shape} as {suffix}")
     return buf.tobytes()
