@@ -11,6 +11,7 @@ the input dtype.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -125,12 +126,20 @@ def blur_downsample(
     Computed in float64 as ``A_h @ x @ A_w^T`` (see :func:`blur_sample_matrix`); returns the
     input dtype, unrounded.
     """
-    kernel = gaussian_kernel1d(kernel_size, sigma, truncate)
     h, w = clip.shape[-2:]
-    mat_h = blur_sample_matrix(h, kernel, scale, phase, border, n_out and n_out[0])
-    mat_w = blur_sample_matrix(w, kernel, scale, phase, border, n_out and n_out[1])
+    recipe = (kernel_size, sigma, truncate, scale, phase, border)
+    mat_h = _cached_blur_matrix(h, *recipe, n_out and n_out[0])
+    mat_w = _cached_blur_matrix(w, *recipe, n_out and n_out[1])
     lr = mat_h.to(clip.device) @ clip.to(torch.float64) @ mat_w.to(clip.device).T
     return lr.to(clip.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_blur_matrix(in_size: int, kernel_size: int, sigma: float, truncate: float | None,
+                        stride: int, phase: int, border: str | None, n_out: int | None) -> Tensor:
+    """Built once per frame size and recipe: every training item and test frame reuses it."""
+    kernel = gaussian_kernel1d(kernel_size, sigma, truncate)
+    return blur_sample_matrix(in_size, kernel, stride, phase, border, n_out)
 
 
 def _check_clip(clip: Tensor) -> None:
