@@ -99,12 +99,13 @@ def main() -> int:
     cfg = load_experiment(CONFIG, overrides)
     _run(["train", "-c", str(CONFIG), *overrides])
     weights = cfg.experiment_dir / "checkpoints" / "best.pth"
-    exp_root = Path(cfg.output_root)
-    runs = {"Bicubic": exp_root / "bicubic_x4_test",
-            f"RRN small x4 ({cfg.train.total_iters} iterations, CPU)": exp_root / "rrn_test"}
-    _run(["test", "-c", str(BICUBIC_CONFIG), "name=bicubic_x4_test", "test.save_images=true"])
-    _run(["test", "-c", str(CONFIG), "--weights", str(weights), "name=rrn_test",
-          "test.save_images=true"])
+    bicubic_run = [str(BICUBIC_CONFIG), "name=bicubic_x4_test", "test.save_images=true"]
+    rrn_run = [str(CONFIG), "name=rrn_test", "test.save_images=true"]
+    runs = {"Bicubic": load_experiment(bicubic_run[0], bicubic_run[1:]).experiment_dir,
+            f"RRN small x4 ({cfg.train.total_iters} iterations, CPU)":
+                load_experiment(rrn_run[0], rrn_run[1:]).experiment_dir}
+    _run(["test", "-c", *bicubic_run])
+    _run(["test", "-c", rrn_run[0], "--weights", str(weights), *rrn_run[1:]])
     test_clip = sorted(p for p in (OUT / "data" / "test").iterdir() if p.is_dir())[0]
     _comparison(test_clip, runs)
     _run(["infer", "-c", str(CONFIG), "--weights", str(weights), "-i", str(_lr_video(test_clip)),

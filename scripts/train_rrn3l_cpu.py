@@ -48,7 +48,7 @@ def main() -> int:
     minutes = (time.perf_counter() - start) / 60
     _run(["test", "-c", str(BICUBIC)])
     ours = json.loads((cfg.experiment_dir / "val" / "results" / "Vid4.json").read_text())
-    ref = json.loads((Path(cfg.output_root) / "bicubic_x4_vid4_bd_rrn" / "results" /
+    ref = json.loads((load_experiment(BICUBIC).experiment_dir / "results" /
                       "Vid4.json").read_text())
     a, b = ours["average"], ref["average"]
     print(f"RRN-3L after {cfg.train.total_iters} iterations ({minutes:.1f} min training incl. "

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import yaml
 
@@ -100,7 +99,7 @@ def _infer(args: argparse.Namespace) -> int:
         raise ConfigError("--draw-gaze needs --gaze")
     start = time.perf_counter()
     count = 0
-    audio = args.input if Path(args.input).is_file() and not args.no_audio else None
+    audio = args.input if source.has_audio and not args.no_audio else None
     with open_frame_sink(args.output, fps=args.fps or source.fps, audio_from=audio) as sink:
         lr_frames = (frame_to_tensor(f) for f in source)
         srs = stream(net, lr_frames, device, args.batch_frames, args.chunk_frames,

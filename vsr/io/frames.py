@@ -24,6 +24,7 @@ class FrameSource(ABC):
     name: str
     fps: Fraction | None
     size: tuple[int, int]
+    has_audio: bool = False  # whether an audio track can be copied to the output
 
     @property
     @abstractmethod
