@@ -98,36 +98,31 @@ def load_clip(source: str, frames: int) -> Tensor:
     return hr[..., : hr.shape[-2] // 4 * 4, : hr.shape[-1] // 4 * 4]
 
 
-@torch.inference_mode()
 def depth_psnrs(net: RRN, hr: Tensor, progress: bool = False) -> list[float]:
     """Mean Y-PSNR of an RRN clip run with only its first k trunk blocks, k = 1..depth.
 
-    LR is FOCAS's BD degradation of ``hr``; each depth runs the clip with its own recurrent
-    state, so k blocks are evaluated as the k-block model they stand for, and the first step sees
-    the next frame as its previous one, as RRN does. PSNR is on MATLAB Y (RRN's evaluation).
+    LR is FOCAS's BD degradation of ``hr``; each depth runs the clip as the k-block RRN it stands
+    for (the first k blocks' weights, its own recurrent state, streamed like any test clip). PSNR
+    is on MATLAB Y (RRN's evaluation), float, no crop.
     """
     from tqdm import tqdm
 
     from vsr.data.degradations import bd_duf
-    from vsr.metrics.color import rgb_to_y
-    from vsr.metrics.psnr_ssim import psnr
+    from vsr.engine.sequence import stream
+    from vsr.metrics.psnr_ssim import PSNR
 
     device = next(net.parameters()).device
-    lr = bd_duf(hr, 4).to(device)
-    gt_y = rgb_to_y(hr.to(torch.float64) * 255)
+    lr = bd_duf(hr, 4)
+    metric = PSNR(channel="y", y_formula="matlab")
     trunk = net.neuro
-    depth = len(trunk.recon_trunk)
     out = []
-    for k in tqdm(range(1, depth + 1), desc="quality per depth", disable=not progress,
-                  leave=False):
-        state, prev, values = None, lr[min(1, len(lr) - 1)], []
-        for t in range(lr.shape[0]):
-            feat = trunk.blocks(trunk.features(prev[None], lr[t][None], state), 0, k)
-            sr, state = trunk.heads(feat, lr[t][None])
-            sr_y = rgb_to_y(sr[0].clamp(0, 1).cpu().to(torch.float64) * 255)
-            values.append(psnr(sr_y, gt_y[t]))
-            prev = lr[t]
-        out.append(float(np.mean(values)))
+    for k in tqdm(range(1, len(trunk.recon_trunk) + 1), desc="quality per depth",
+                  disable=not progress, leave=False):
+        shallow = RRN(trunk.scale, trunk.num_channels, k).to(device).eval()
+        wanted = shallow.state_dict()  # the blocks past k are left out
+        shallow.load_state_dict({key: v for key, v in net.state_dict().items() if key in wanted})
+        srs = stream(shallow, lr, device)
+        out.append(float(np.mean([metric(sr.clamp(0, 1), gt) for sr, gt in zip(srs, hr)])))
     return out
 
 
