@@ -17,13 +17,14 @@ from vsr.archs.focas import (
     lr_region,
     scale_region_side,
 )
-from vsr.archs.rrn import RRN, load_rrn_state_dict
+from vsr.archs.rrn import RRN
+from vsr.engine.checkpoint import foreign_state_dict
 from vsr.registry import ARCHS
 
 
 def weights(fixture: dict) -> dict[str, torch.Tensor]:
     """The fixture's recipe weights as an RRN checkpoint with the DataParallel prefix."""
-    return load_rrn_state_dict(recipe_state_dict(fixture["state_dict_keys"], prefix="module."))
+    return foreign_state_dict(recipe_state_dict(fixture["state_dict_keys"], prefix="module."))
 
 
 def focas(fixture_weights: dict, blocks: list, regions: list) -> FOCAS:

@@ -8,7 +8,8 @@ import torch
 
 from tests.archs.weight_recipe import recipe_state_dict
 from tests.conftest import load_fixture
-from vsr.archs.rrn import RRN, load_rrn_state_dict
+from vsr.archs.rrn import RRN
+from vsr.engine.checkpoint import foreign_state_dict
 from vsr.registry import ARCHS
 
 
@@ -19,7 +20,7 @@ def rrn_from_fixture(fixture: dict) -> RRN:
     checkpoint = recipe_state_dict(
         fixture["state_dict_keys"], prefix=fixture["checkpoint_key_prefix"]
     )
-    model.load_state_dict(load_rrn_state_dict(checkpoint))
+    model.load_state_dict(foreign_state_dict(checkpoint))
     return model
 
 
@@ -66,14 +67,14 @@ def test_first_state_is_zero_hidden_and_output() -> None:
     torch.testing.assert_close(sr, sr_zero, rtol=0, atol=0)
 
 
-def test_load_rrn_state_dict_unwraps_and_strips_prefix() -> None:
+def test_release_files_are_unwrapped_and_lose_the_prefix() -> None:
     weight = torch.ones(2)
     for checkpoint in (
         {"module.neuro.conv_1.bias": weight},
         {"state_dict": {"module.neuro.conv_1.bias": weight}},
         {"params": {"neuro.conv_1.bias": weight}},
     ):
-        assert load_rrn_state_dict(checkpoint) == {"neuro.conv_1.bias": weight}
+        assert foreign_state_dict(checkpoint) == {"neuro.conv_1.bias": weight}
 
 
 @pytest.mark.parametrize("name", ["rrn_10l.pt", "rrn_3l.pt"])

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from vsr.archs.base import FirstPrev, TemporalMode
-from vsr.archs.rrn import RRNState, RRNTrunk, load_rrn_state_dict
+from vsr.archs.rrn import RRNState, RRNTrunk
 from vsr.registry import ARCHS
 
 FULL_HD = (1080, 1920)
@@ -145,7 +145,6 @@ class FOCAS(nn.Module):
 
     temporal: TemporalMode = "recurrent"
     first_prev: FirstPrev = "same"
-    convert_state_dict = staticmethod(load_rrn_state_dict)  # the RRN-10L release files
 
     def __init__(
         self,

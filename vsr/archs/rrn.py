@@ -4,13 +4,11 @@ Each step sees the previous and current LR frames, the carried hidden state and 
 output (pixel-unshuffled back to LR size), runs conv_1 and a stack of residual blocks, and turns the
 trunk features into a new hidden state and an HR residual over a bilinear upsample. The module
 tree (``neuro.conv_1``, ``neuro.recon_trunk.{i}.conv1/conv2``, ``neuro.conv_h``, ``neuro.conv_o``)
-mirrors the original so released checkpoints load after :func:`load_rrn_state_dict`.
+mirrors the original, so the released checkpoints load as they are
+(``load_weights`` strips their DataParallel ``module.`` prefix).
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,23 +19,6 @@ from vsr.registry import ARCHS
 
 RRNState = tuple[Tensor, Tensor]
 """(hidden state at LR size, previous HR output) carried from one step to the next."""
-
-_CHECKPOINT_WRAPPERS = ("state_dict", "params", "model")
-
-
-def load_rrn_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Tensor]:
-    """RRN/FOCAS weights under our key names from an original checkpoint.
-
-    Official RRN files are saved from ``nn.DataParallel`` (``module.`` prefix); other tools wrap
-    the dict under a key such as ``state_dict``. Both are undone here so one loader serves every
-    source.
-    """
-    for wrapper in _CHECKPOINT_WRAPPERS:
-        if isinstance(checkpoint.get(wrapper), Mapping):
-            checkpoint = checkpoint[wrapper]
-            break
-    return {key.removeprefix("module."): value for key, value in checkpoint.items()}
-
 
 class ResidualBlockNoBN(nn.Module):
     """conv-ReLU-conv plus identity, without normalisation (the RRN trunk unit)."""
@@ -103,7 +84,6 @@ class RRN(nn.Module):
 
     temporal: TemporalMode = "recurrent"
     first_prev: FirstPrev = "next"
-    convert_state_dict = staticmethod(load_rrn_state_dict)  # released files: ``module.`` keys
 
     def __init__(self, scale: int = 4, num_channels: int = 128, num_blocks: int = 10) -> None:
         super().__init__()

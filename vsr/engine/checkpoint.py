@@ -7,7 +7,9 @@ import io
 import os
 import random
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,20 +78,34 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
 
 
-def inference_state_dict(ckpt: dict, net: nn.Module) -> dict:
+_FOREIGN_WRAPPERS = ("state_dict", "params", "model")
+
+
+def foreign_state_dict(ckpt: Mapping[str, Any]) -> dict:
+    """The state dict of a file another code base saved: unwrapped from a key such as
+    ``state_dict`` (PyTorch tools), ``params`` (BasicSR) or ``model``, and without the
+    ``module.`` prefix of ``nn.DataParallel`` (e.g. the RRN and FOCAS releases)."""
+    for wrapper in _FOREIGN_WRAPPERS:
+        if isinstance(ckpt.get(wrapper), Mapping):
+            ckpt = ckpt[wrapper]
+            break
+    return {key.removeprefix("module."): value for key, value in ckpt.items()}
+
+
+def inference_state_dict(ckpt: dict) -> dict:
     """The weights to run: EMA weights of our checkpoints when present, else the network's;
-    a foreign file goes through the arch's ``convert_state_dict`` (original key layouts)."""
+    a foreign file unwrapped by ``foreign_state_dict`` (the archs keep the original key names,
+    so released files need nothing more)."""
     if ckpt.get(MARKER):
         if ckpt.get("ema") is not None:
             return ckpt["ema"]
         return {k[len("net."):]: v for k, v in ckpt["model"].items() if k.startswith("net.")}
-    convert = getattr(type(net), "convert_state_dict", None)
-    return convert(ckpt) if convert else ckpt
+    return foreign_state_dict(ckpt)
 
 
 def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
     """Load weights strictly into ``net``, naming missing and unexpected keys on mismatch."""
-    state = inference_state_dict(read_checkpoint(path), net)
+    state = inference_state_dict(read_checkpoint(path))
     own = net.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
