@@ -14,13 +14,13 @@ from torch.utils.data import DataLoader
 from tests.conftest import shared_path
 from vsr.data.degradation_spec import make_degradation
 from vsr.data.sampler import InfiniteSampler
+from vsr.data.storage import DiskFrameStore
 from vsr.data.video_folder import (
     FrameSizeError,
     GTVideoFolder,
     PairedVideoFolder,
     Vid4,
     VideoFolderTest,
-    clip_frames,
     read_meta_info,
 )
 from vsr.io.image import FrameReadError, read_image, write_image
@@ -186,7 +186,8 @@ def test_gap_in_gt_numbering_is_named(folders) -> None:
 def test_natural_frame_order(tmp_path: Path) -> None:
     for t in (1, 2, 10, 3, 4, 5, 6, 7, 8, 9):
         write_image(tmp_path / f"im{t}.png", np.zeros((2, 2, 3), np.uint8))
-    assert [p.stem for p in clip_frames(tmp_path)] == [f"im{t}" for t in range(1, 11)]
+    frames = DiskFrameStore(tmp_path).frames("")
+    assert [p.stem for p in frames] == [f"im{t}" for t in range(1, 11)]
 
 
 def test_corrupt_frame_is_named(folders) -> None:

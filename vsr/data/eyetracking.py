@@ -109,8 +109,8 @@ class VideoFileStore(FrameStore):
     order (as test clips do) decodes each frame once; going back restarts from the first frame.
     """
 
-    def __init__(self, path: PathLike) -> None:
-        self.reader = VideoReader(path)
+    def __init__(self, video: PathLike | VideoReader) -> None:
+        self.reader = video if isinstance(video, VideoReader) else VideoReader(video)
         self._frames: Iterator[np.ndarray] | None = None
         self._next = 0
         self._last: tuple[int, np.ndarray] | None = None
@@ -290,7 +290,7 @@ class GazeVideoTest:
         if isinstance(source, FolderFrameSource):
             self.frames = DiskFrameStore(source.folder).frames("")
         else:
-            self.frames = VideoFileStore(source.path).frames("")
+            self.frames = VideoFileStore(source.reader).frames("")  # the reader just opened
         self.frame_size = tuple(source.size)
         h, w = self.frame_size
         if not lr_input and (h % scale or w % scale):

@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
-from vsr.data.storage import DiskFrameStore, FrameRef, FrameStore, open_store
+from vsr.data.storage import FrameRef, FrameStore, open_store
 from vsr.data.transforms import (
     Augment,
     frames_to_tensor,
@@ -80,11 +80,6 @@ def read_clip_list(clips: Sequence[str] | PathLike) -> list[str]:
     if isinstance(clips, (str, os.PathLike)):
         return [line.strip() for line in Path(clips).read_text().splitlines() if line.strip()]
     return list(clips)
-
-
-def clip_frames(folder: PathLike, expected: int | None = None) -> list[FrameRef]:
-    """Frames of one clip folder in natural order (``FrameStore.frames`` on disk)."""
-    return DiskFrameStore(folder).frames("", expected)
 
 
 def pair_frames(gt_frames: list[FrameRef], lr_store: FrameStore, clip: str) -> list[FrameRef]:
