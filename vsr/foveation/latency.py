@@ -176,36 +176,33 @@ def fit_latency(workloads: Sequence[float], latencies: Sequence[float]) -> Laten
     return LatencyFit(A=float(slope), B=float(intercept), r2=r2, samples=len(x))
 
 
-def fit_errors(fit: LatencyFit, workloads: Sequence[float], latencies: Sequence[float]) -> dict:
-    """Mean/max absolute error (ms) and mean absolute percentage error of ``fit`` on samples."""
-    x = np.asarray(workloads, dtype=np.float64)
-    y = np.asarray(latencies, dtype=np.float64)
-    err = np.abs(fit.predict(x) - y)
+def error_summary(predicted: Sequence[float], measured: Sequence[float]) -> dict:
+    """Mean/max absolute error (ms) and mean absolute percentage error of predictions."""
+    y = np.asarray(measured, dtype=np.float64)
+    err = np.abs(np.asarray(predicted, dtype=np.float64) - y)
     return {
-        "count": len(x),
+        "count": len(y),
         "mae_ms": float(err.mean()),
         "max_ms": float(err.max()),
         "mape_pct": float(100 * np.mean(err / y)),
     }
 
 
+def fit_errors(fit: LatencyFit, workloads: Sequence[float], latencies: Sequence[float]) -> dict:
+    """:func:`error_summary` of ``fit`` on samples."""
+    return error_summary(fit.predict(np.asarray(workloads, dtype=np.float64)), latencies)
+
+
 def cross_validated_errors(samples: list[dict], folds: int = 4) -> dict:
     """Held-out error of the full design: fit on all but every ``folds``-th model, predict it."""
-    errors, relative = [], []
+    predicted, measured = [], []
     for k in range(folds):
         train = [s for i, s in enumerate(samples) if i % folds != k]
         test = [s for i, s in enumerate(samples) if i % folds == k]
         fit = fit_latency([s["workload"] for s in train], [s["ms"] for s in train])
-        for s in test:
-            errors.append(abs(float(fit.predict(s["workload"])) - s["ms"]))
-            relative.append(errors[-1] / s["ms"])
-    return {
-        "count": len(errors),
-        "mae_ms": float(np.mean(errors)),
-        "max_ms": float(np.max(errors)),
-        "mape_pct": float(100 * np.mean(relative)),
-        "method": f"{folds}-fold cross-validation",
-    }
+        predicted += [float(fit.predict(s["workload"])) for s in test]
+        measured += [s["ms"] for s in test]
+    return {**error_summary(predicted, measured), "method": f"{folds}-fold cross-validation"}
 
 
 def device_name(device: torch.device) -> str:
