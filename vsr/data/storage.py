@@ -147,8 +147,9 @@ _ENVS: dict[str, tuple[int, lmdb.Environment]] = {}
 
 
 def open_lmdb_readonly(path: Path) -> lmdb.Environment:
-    """The calling process's read-only environment for ``path``, opened on first use."""
-    key = str(path.resolve())
+    """The calling process's read-only environment for the resolved ``path``, opened on first
+    use (per-frame reads call this, so the path is resolved once, by the store)."""
+    key = str(path)
     cached = _ENVS.get(key)
     if cached is None or cached[0] != os.getpid():
         if cached is not None:
@@ -175,7 +176,7 @@ class LmdbFrameStore(FrameStore):
     """
 
     def __init__(self, path: PathLike) -> None:
-        self.path = Path(path)
+        self.path = Path(path).resolve()
         if not (self.path / "data.mdb").is_file():
             raise FrameReadError(f"LMDB not found: {self.path} has no data.mdb")
 
