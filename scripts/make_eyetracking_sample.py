@@ -10,7 +10,7 @@ writes::
 
 Videos are consecutive frames of real footage (default: the Big Buck Bunny clip in ../shared),
 scaled to cover ``--size`` and centre-cropped; video k takes a different stretch of the source.
-Gaze CSVs follow the IVC format that ``vsr.foveation.gaze.GazeTrack.from_ivc_csv`` reads: no
+Gaze CSVs follow the IVC format that ``vsr.data.gaze.GazeTrack.from_ivc_csv`` reads: no
 header, rows in pairs (left eye ``L``, then right eye ``R``), columns ``eye, timestamp_ms, x, y``
 with x horizontal and y vertical in video pixels, one pair every ``--interval-ms``. The synthetic
 observers fixate for 200-400 ms with small jitter, jump between fixations in 20-50 ms saccades,

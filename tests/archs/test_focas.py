@@ -202,7 +202,7 @@ def test_invalid_configurations(blocks: list, regions: list) -> None:
 def test_schedule_in_one_arch_reproduces_infer_rec_through_the_streaming_runner() -> None:
     """FOCAS's own schedule (full_frames=1, foveated_frames=2), streamed by the engine with a
     gaze per frame, gives infer_rec.py's alternation of RRN10 and FOCAS (focas_recurrent)."""
-    from vsr.engine.sequence import stream
+    from vsr.archs.sequence import stream
 
     fixture = load_fixture("focas_recurrent.pt")
     m2 = fixture["model2"]
@@ -210,12 +210,12 @@ def test_schedule_in_one_arch_reproduces_infer_rec_through_the_streaming_runner(
     model.full_frames, model.foveated_frames = fixture["duration1"], fixture["duration2"]
     frames = fixture["lr"][0, :, 1:].transpose(0, 1)  # drop the duplicated frame: (T, C, H, W)
     gazes = [{"gaze": tuple(int(v) for v in g)} for g in fixture["gaze"]]
-    out = torch.stack(list(stream(model, iter(frames), extras=iter(gazes))), 1)[None]
+    out = torch.stack(list(stream(model, iter(frames), conditions=iter(gazes))), 1)[None]
     torch.testing.assert_close(out, fixture["raw_outputs"], rtol=0, atol=1e-5)
 
 
 def test_segments_restart_recurrence_and_non_recurrent_uses_zero_state() -> None:
-    from vsr.engine.sequence import stream
+    from vsr.archs.sequence import stream
 
     torch.manual_seed(0)
     base = dict(num_channels=8, num_blocks=3, blocks=[1, 3], regions=["full", [16, 16]])

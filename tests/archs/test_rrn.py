@@ -82,8 +82,8 @@ def test_engine_loop_streaming_and_metrics_reproduce_the_official_test(name, tmp
     """The engine's recurrent loop (first_prev="next" instead of a prepended frame), its
     streaming form, released-checkpoint loading and the RRN metric protocol (8-px crop of the
     padded frames, MATLAB Y, float) give test.py's outputs and per-frame PSNR/SSIM."""
+    from vsr.archs.sequence import run_clip, stream
     from vsr.engine.checkpoint import load_weights
-    from vsr.engine.sequence import run_clip, stream
     from vsr.metrics.psnr_ssim import PSNR, SSIM
 
     fixture = load_fixture(name)

@@ -188,7 +188,7 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
     code = main(["test", "-c", str(ROOT / "configs" / "focas" / "focas25_eyetracking.yaml"),
                  f"test.datasets.HD.root={root}", "test.datasets.HD.frame_size=[72, 128]",
                  f"output_root={tmp_path}", "model.arch.num_channels=8",
-                 "test.save_video=true", "test.draw_gaze=true"])
+                 "test.save_video=true", "test.draw_overlay=true"])
     assert code == 0
     record = json.loads((tmp_path / "focas25_eyetracking" / "results" / "HD.json").read_text())
     assert [c["name"] for c in record["clips"]] == [
@@ -204,6 +204,6 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
              "BigBuckBunny1_s128x72p25n5v0" / "observer5.mp4")
     frames = list(VideoReader(video))
     assert len(frames) == 5 and frames[0].shape == (72, 128, 3)
-    for frame, (h, w) in zip(frames, clip.gaze):
+    for frame, (h, w) in zip(frames, clip.conditions["gaze"]):
         r, g, b = frame[min(h, 71), min(w, 127)].astype(int)
         assert g > 180 and r < 90 and b < 90

@@ -52,8 +52,9 @@ def test_clips_per_video_and_observer(layout: Path) -> None:
     ]
     assert [c.num_frames for c in clips] == [5, 5, 3]  # from the file sizes
     assert clips[0].fps == 25 and clips[0].gt_size == (H, W)
-    assert clips[0].gaze.points.tolist() == [[8, 12], [7, 5], [0, 23], [8, 12], [8, 12]]
-    assert clips[0].gaze.report.clamped == 1
+    gaze = clips[0].conditions["gaze"]
+    assert gaze.points.tolist() == [[8, 12], [7, 5], [0, 23], [8, 12], [8, 12]]
+    assert gaze.report.clamped == 1
 
     lr, gt = clips[2].streams()
     lr, gt = torch.stack(list(lr)), torch.stack(list(gt))
@@ -71,7 +72,7 @@ def test_selection_and_max_frames(layout: Path) -> None:
     ds = EyeTrackingHD(layout, observers=[5], max_frames=3, frame_size=(H, W))
     (clip,) = ds.clips()
     assert clip.num_frames == 3 and len(list(clip.gt_frames())) == 3
-    assert clip.gaze.points.tolist() == [[8, 12], [7, 5], [0, 23]]
+    assert clip.conditions["gaze"].points.tolist() == [[8, 12], [7, 5], [0, 23]]
     with pytest.raises(FrameReadError, match="no gaze file .* observers \\[3\\]"):
         EyeTrackingHD(layout, observers=[3], frame_size=(H, W))
     with pytest.raises(FrameReadError, match="video file not found: .*C.bgr"):
@@ -114,7 +115,7 @@ def test_sample_generator_writes_the_real_layout(tmp_path: Path) -> None:
     ds = EyeTrackingHD(tmp_path, frame_size=(48, 64))
     clips = ds.clips()
     assert len(clips) == 6 and all(c.num_frames == 24 for c in clips)
-    assert sum(c.gaze.report.nan_skipped for c in clips) > 0  # blinks happen
+    assert sum(c.conditions["gaze"].report.nan_skipped for c in clips) > 0  # blinks happen
     lr, gt = clips[0].streams()
     assert next(lr).shape == (3, 12, 16)
     first = sample.cover_resize(next(iter(open_frame_source(source))), (48, 64))
@@ -140,21 +141,21 @@ def test_gaze_video_from_frame_folder(tmp_path: Path) -> None:
         write_image(tmp_path / "clip" / f"{i:03d}.png", frame)
     (clip,) = GazeVideoTest(tmp_path / "clip", fps=30).clips()
     assert (clip.name, clip.num_frames, clip.fps) == ("clip", 4, 30)
-    assert clip.gaze.points.tolist() == [[8, 12]] * 4
+    assert clip.conditions["gaze"].points.tolist() == [[8, 12]] * 4
     lr, gt = clip.streams()
     assert torch.stack(list(lr)).shape == (4, 3, 4, 6)
     torch.testing.assert_close(torch.stack(list(gt)), frame_to_tensor(frames))
 
     (clip,) = GazeVideoTest(tmp_path / "clip", gaze=[3, 20]).clips()
-    assert clip.gaze.points.tolist() == [[3, 20]] * 4
+    assert clip.conditions["gaze"].points.tolist() == [[3, 20]] * 4
     csv = tmp_path / "gaze.csv"
     csv.write_text("frame,x,y\n1,47,31\n")  # recorded at 2x: (31, 47) -> (15, 23)
     (clip,) = GazeVideoTest(tmp_path / "clip", gaze=csv, gaze_size=(32, 48)).clips()
-    assert clip.gaze.points.tolist() == [[8, 12], [15, 23], [15, 23], [15, 23]]
+    assert clip.conditions["gaze"].points.tolist() == [[8, 12], [15, 23], [15, 23], [15, 23]]
 
     (clip,) = GazeVideoTest(tmp_path / "clip", lr_input=True, scale=2).clips()
     assert clip.gt_frames() is None and clip.lr_size == (H, W)
-    assert clip.gaze.points.tolist() == [[16, 24]] * 4  # HR = 2x the LR frames
+    assert clip.conditions["gaze"].points.tolist() == [[16, 24]] * 4  # HR = 2x the LR frames
     with pytest.raises(ValueError, match="give no degradation"):
         GazeVideoTest(tmp_path / "clip", lr_input=True, degradation="BI")
     with pytest.raises(ValueError, match="not a multiple of scale 5"):

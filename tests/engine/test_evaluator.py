@@ -44,9 +44,9 @@ def test_gt_reflect_pad_needs_a_degradation(tmp_path):
 
 
 class _GazeMetric:
-    """Records the gaze the evaluator hands to a gaze-aware metric."""
+    """Records the gaze the evaluator hands to a metric that declares it as a condition."""
 
-    needs_gaze = True
+    conditions = ("gaze",)
 
     def __init__(self):
         self.seen = []
@@ -56,7 +56,7 @@ class _GazeMetric:
         return 0.0
 
 
-def test_clip_gaze_reaches_focas_and_gaze_metrics(tmp_path):
+def test_clip_conditions_reach_the_arch_and_the_metrics_that_declare_them(tmp_path):
     from vsr.archs.focas import FOCAS
 
     for t in range(3):
@@ -64,7 +64,8 @@ def test_clip_gaze_reaches_focas_and_gaze_metrics(tmp_path):
                     (torch.rand(32, 48, 3) * 255).to(torch.uint8).numpy())
     dataset = VideoFolderTest(gt_root=tmp_path / "gt", scale=4, degradation={"type": "BI"})
     clip = dataset.clips()[0]
-    clip.gaze = [(0, 0), (16, 24), (31, 47)]
+    gaze = [(0, 0), (16, 24), (31, 47)]
+    clip.conditions = {"gaze": gaze, "unused": [1, 2, 3]}
     dataset.clips = lambda: [clip]
     net = FOCAS(num_channels=8, num_blocks=2, blocks=[1, 2], regions=["full", [16, 16]]).eval()
     calls = []
@@ -72,4 +73,15 @@ def test_clip_gaze_reaches_focas_and_gaze_metrics(tmp_path):
     net.step = lambda *a, gaze=None, **k: (calls.append(gaze), original(*a, gaze=gaze, **k))[1]
     metric = _GazeMetric()
     Evaluator({"d": dataset}, {"G": metric}, tmp_path / "out").evaluate(net)
-    assert calls == clip.gaze and metric.seen == clip.gaze
+    assert calls == gaze and metric.seen == gaze
+
+
+def test_metric_needing_a_condition_the_clip_lacks_names_both(tmp_path):
+    for t in range(2):
+        write_image(tmp_path / "gt" / "c" / f"{t:04d}.png",
+                    (torch.rand(16, 16, 3) * 255).to(torch.uint8).numpy())
+    dataset = VideoFolderTest(gt_root=tmp_path / "gt", scale=4, degradation={"type": "BI"})
+    from vsr.archs.bicubic import Bicubic
+
+    with pytest.raises(ValueError, match=r"metric G needs per-frame \['gaze'\].*d/c"):
+        Evaluator({"d": dataset}, {"G": _GazeMetric()}, tmp_path / "out").evaluate(Bicubic(4))

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vsr.archs.rrn import RRN
+from vsr.archs.sequence import run_clip
 from vsr.data.degradations import bd_duf
-from vsr.engine.sequence import run_clip
 from vsr.foveation.quality import (
     ORIGINAL_QUALITY,
     check_table,

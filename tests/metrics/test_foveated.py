@@ -63,12 +63,12 @@ def test_focas_recurrent_stored_metrics() -> None:
 def test_defaults_and_registry() -> None:
     for name in ("EWPSNR", "FWQI"):
         metric = METRICS.build(name)
-        assert metric.needs_gaze is True
+        assert metric.conditions == ("gaze",)
         assert metric.protocol == Protocol(y_formula="focas")
     assert EWPSNR().sigma == 64.0 and EWPSNR().normalization == "weighted"
     assert EWPSNR(y_formula="matlab").protocol.y_formula == "matlab"
     assert Protocol().y_formula == "matlab"  # the Protocol's own default is untouched
-    assert not getattr(PSNR(), "needs_gaze", False)
+    assert not getattr(PSNR(), "conditions", ())
 
 
 def test_uniform_error_gives_plain_psnr() -> None:

@@ -12,7 +12,7 @@ Every arch is an ``nn.Module`` with a class attribute ``temporal`` and an intege
 * ``"clip"``: ``forward(x)`` maps (N, T, C, H, W) to (N, T, C, sH, sW) at once.
 
 The loops that turn these into whole-clip and streaming computations live in
-``vsr.engine.sequence`` and nowhere else.
+``vsr.archs.sequence`` and nowhere else.
 """
 
 from __future__ import annotations

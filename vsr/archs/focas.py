@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from vsr.archs.base import FirstPrev, TemporalMode
 from vsr.archs.rrn import RRNState, RRNTrunk
+from vsr.io.overlay import draw_boxes_and_point
 from vsr.registry import ARCHS
 
 FULL_HD = (1080, 1920)
@@ -145,6 +147,7 @@ class FOCAS(nn.Module):
 
     temporal: TemporalMode = "recurrent"
     first_prev: FirstPrev = "same"
+    conditions = ("gaze",)
 
     def __init__(
         self,
@@ -220,6 +223,25 @@ class FOCAS(nn.Module):
     def crops(self, frame: tuple[int, int], gaze: tuple[int, int] | None) -> list[Crop]:
         """Crops of the inner regions for an LR ``frame`` size and an HR-pixel ``gaze``."""
         return compute_crops(frame, self.lr_gaze(frame, gaze), self.lr_regions(frame))
+
+    def region_boxes(
+        self, lr_size: tuple[int, int], gaze: tuple[int, int] | None
+    ) -> list[tuple[int, int, int, int]]:
+        """(top, left, bottom, right) in HR pixels of each inner region for this gaze; crops are
+        nested, so each one's offsets add to its parent's."""
+        boxes = []
+        top = left = 0
+        s = self.scale
+        for crop in self.crops(lr_size, gaze):
+            up, down, c_left, c_right = crop.feat
+            top, left = top + up, left + c_left
+            boxes.append((top * s, left * s, (top + down - up) * s, (left + c_right - c_left) * s))
+        return boxes
+
+    def overlay(self, frame: np.ndarray, gaze: tuple[int, int] | None = None) -> np.ndarray:
+        """The uint8 RGB SR ``frame`` with the gaze and the regions run for it drawn on."""
+        lr_size = (frame.shape[0] // self.scale, frame.shape[1] // self.scale)
+        return draw_boxes_and_point(frame, self.region_boxes(lr_size, gaze), gaze)
 
     def runs_full(self, frame: int) -> bool:
         """Whether the schedule runs the whole trunk on the full frame at clip frame ``frame``."""

@@ -84,7 +84,7 @@ class TestCfg:
     metrics: dict[str, Annotated[dict, METRICS]] = field(default_factory=dict)  # name -> spec
     save_images: bool = False  # SR frames as visual/<dataset>/<clip>/%08d.png
     save_video: bool = False  # SR of each clip as visual/<dataset>/<clip>.mp4 (H.264)
-    draw_gaze: bool = False  # saved frames/videos of gaze clips show the gaze and FOCAS regions
+    draw_overlay: bool = False  # saved frames/videos show what the arch did (FOCAS: gaze, regions)
     batch_frames: int = 8  # frames per forward for frame/window models
     chunk_frames: int = 16  # clip models: frames per chunk (with overlap) when streaming
 

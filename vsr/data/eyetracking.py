@@ -18,14 +18,13 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
+from vsr.data.gaze import GazeSpec, GazeTrack
 from vsr.data.storage import DiskFrameStore, FrameStore
 from vsr.data.video_folder import TestClip
-from vsr.foveation.gaze import GazeSpec, GazeTrack
 from vsr.io.frames import FolderFrameSource, open_frame_source
 from vsr.io.image import FrameReadError
 from vsr.io.video import VideoReader
@@ -152,21 +151,6 @@ class VideoFileStore(FrameStore):
         return {**self.__dict__, "_frames": None, "_next": 0, "_last": None}
 
 
-class GazeClip(TestClip):
-    """A test clip with a per-frame gaze track in HR pixels (``gaze[i]`` = (h, w) of frame i)."""
-
-    def __init__(self, *args: Any, gaze: GazeTrack, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if len(gaze) != self.num_frames:
-            raise ValueError(
-                f"clip {self.name}: gaze track has {len(gaze)} points for {self.num_frames} frames"
-            )
-        self.gaze = gaze
-
-    def __repr__(self) -> str:
-        return f"GazeClip({self.name!r}, num_frames={self.num_frames})"
-
-
 @DATASETS.register()
 class EyeTrackingHD:
     """HD_UHD_Eyetracking_Videos (HD part): one clip per (video, observer) with a gaze file.
@@ -230,7 +214,7 @@ class EyeTrackingHD:
     def gaze_path(self, video: str, observer: int) -> Path:
         return self.gaze_dir / f"observer{observer}_{video}.csv"
 
-    def clips(self) -> list[GazeClip]:
+    def clips(self) -> list[TestClip]:
         """Clips in (video, observer) order; parses every gaze file (so a bad one fails here),
         reads no frame."""
         result = []
@@ -243,7 +227,7 @@ class EyeTrackingHD:
                 frames = frames[: self.max_frames]
                 gaze = GazeTrack(gaze.points[: self.max_frames], gaze.frame_size, gaze.report)
             result.append(
-                GazeClip(
+                TestClip(
                     f"{video}/observer{observer}",
                     self.scale,
                     None,
@@ -251,7 +235,7 @@ class EyeTrackingHD:
                     self.degradation,
                     gt_size=self.store.frame_size,
                     fps=self.fps,
-                    gaze=gaze,
+                    conditions={"gaze": gaze},
                 )
             )
         return result
@@ -303,18 +287,18 @@ class GazeVideoTest:
             self.degradation = make_degradation(degradation or "BD_DUF", scale=scale)
         self.gaze = GazeTrack.from_spec(gaze, len(self.frames), self.hr_size, gaze_size)
 
-    def clips(self) -> list[GazeClip]:
+    def clips(self) -> list[TestClip]:
         lr, gt = (self.frames, None) if self.lr_input else (None, self.frames)
         size = {"lr_size": self.frame_size} if self.lr_input else {"gt_size": self.frame_size}
         return [
-            GazeClip(
+            TestClip(
                 self.name,
                 self.scale,
                 lr,
                 gt,
                 self.degradation,
                 fps=self.fps,
-                gaze=self.gaze,
+                conditions={"gaze": self.gaze},
                 **size,
             )
         ]

@@ -384,6 +384,7 @@ class TestClip:
         lr_size: Size | None = None,
         fps: float | None = None,
         gt_reflect_pad: int = 0,
+        conditions: dict[str, Sequence] | None = None,
     ) -> None:
         if lr_paths is None and (gt_paths is None or degradation is None):
             raise ValueError(f"clip {name}: needs LR frames, or GT frames and a degradation")
@@ -397,6 +398,11 @@ class TestClip:
         self._lr_size = lr_size
         self._pad = gt_reflect_pad
         self.num_frames = len(lr_paths if lr_paths is not None else gt_paths)
+        self.conditions = dict(conditions or {})
+        for key, values in self.conditions.items():
+            if len(values) != self.num_frames:
+                raise ValueError(f"clip {name}: condition {key!r} has {len(values)} values for "
+                                 f"{self.num_frames} frames")
 
     @cached_property
     def gt_size(self) -> Size | None:

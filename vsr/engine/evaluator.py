@@ -17,8 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vsr.engine.sequence import FrameTimer, gaze_extras, stream
-from vsr.foveation.overlay import annotate
+from vsr.archs.sequence import FrameTimer, frame_conditions, stream
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 
@@ -61,7 +60,7 @@ class Evaluator:
         chunk_frames: int = 16,
         log: Callable[[str], None] = print,
         save_video: bool = False,
-        draw_gaze: bool = False,
+        draw_overlay: bool = False,
     ) -> None:
         self.datasets = datasets
         self.metrics = metrics
@@ -72,7 +71,7 @@ class Evaluator:
         self.chunk_frames = chunk_frames
         self.log = log
         self.save_video = save_video
-        self.draw_gaze = draw_gaze
+        self.draw_overlay = draw_overlay
 
     def evaluate(self, net: nn.Module, on_first_frame: Callable | None = None) -> dict[str, dict]:
         """Scores of every dataset: {dataset: {metric: mean over clips}}. ``on_first_frame``
@@ -94,29 +93,35 @@ class Evaluator:
         lr_iter, gt_iter = clip.streams()
         save = self.save_images or gt_iter is None
         folder = self.out_dir / "visual" / ds_name / clip.name
-        gazes = getattr(clip, "gaze", None)  # per-frame (h, w) of eye-tracking clips
-        gaze_metrics = {m for m, metric in self.metrics.items() if getattr(metric, "needs_gaze", 0)}
+        conditions = getattr(clip, "conditions", {})  # name -> one value per frame
+        for name, metric in self.metrics.items():
+            missing = [c for c in getattr(metric, "conditions", ()) if c not in conditions]
+            if missing:
+                raise ValueError(f"metric {name} needs per-frame {missing} that "
+                                 f"{ds_name}/{clip.name} does not supply")
+        overlay = getattr(net, "overlay", None) if self.draw_overlay else None
         video_path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
         start = time.perf_counter()
         timer = FrameTimer()
         srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
-                     extras=gaze_extras(net, gazes), timer=timer)
+                     conditions=frame_conditions(net, conditions), timer=timer)
         index = -1
         # A clip that fails part-way leaves no video behind.
         with open_frame_sink(video_path, clip.fps or 25) if self.save_video else nullcontext() \
                 as video:
             for index, sr in enumerate(srs):
-                gaze = gazes[index] if gazes is not None else None
+                frame_conds = {k: v[index] for k, v in conditions.items()}
                 gt = next(gt_iter, None) if gt_iter is not None else None
                 if gt_iter is not None and gt is None:
                     raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame "
                                      f"{index}, but the LR clip goes on")
                 if gt is not None:
-                    self._score_frame(result, ds_name, clip, index, sr, gt, gaze, gaze_metrics)
+                    self._score_frame(result, ds_name, clip, index, sr, gt, frame_conds)
                 if save or video is not None:
                     frame = tensor_to_frame(sr)
-                    if self.draw_gaze and gaze is not None:
-                        frame = annotate(frame, net, gaze)
+                    if overlay is not None:
+                        frame = overlay(frame, **{k: frame_conds[k] for k in net.conditions
+                                                  if k in frame_conds})
                     if save:
                         write_image(folder / f"{index:08d}.png", frame)
                     if video is not None:
@@ -131,18 +136,17 @@ class Evaluator:
             self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
         return result
 
-    def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, sr, gt, gaze,
-                     gaze_metrics: set[str]) -> None:
+    def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, sr, gt,
+                     conditions: dict) -> None:
         if gt.shape != sr.shape:
             raise ValueError(f"{ds_name}/{clip.name} frame {index}: SR {tuple(sr.shape)} "
                              f"and GT {tuple(gt.shape)} differ in size")
         for name, metric in self.metrics.items():
             if not _counts(metric, index, clip.num_frames):
                 result.per_frame[name].append(None)
-            elif name in gaze_metrics:
-                result.per_frame[name].append(metric(sr, gt, gaze=gaze))
             else:
-                result.per_frame[name].append(metric(sr, gt))
+                wanted = {c: conditions[c] for c in getattr(metric, "conditions", ())}
+                result.per_frame[name].append(metric(sr, gt, **wanted))
 
     def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
         scored = [c for c in clips if c.scored]

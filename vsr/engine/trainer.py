@@ -16,7 +16,8 @@ from vsr.config.experiment import ExperimentCfg, TrainCfg, resolved_dict
 from vsr.config.loader import dump_config
 from vsr.data.sampler import InfiniteSampler
 from vsr.engine import checkpoint as ckpt
-from vsr.engine.builders import build_evaluator, resolve_device
+from vsr.engine.builders import build_evaluator
+from vsr.engine.device import resolve_device
 from vsr.engine.distributed import (
     DistInfo,
     all_reduce_mean,

@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,9 +40,6 @@ from vsr.foveation.latency import (
     workload,
 )
 from vsr.foveation.quality import ORIGINAL_QUALITY, check_table, foveated_quality, quality_after
-
-if TYPE_CHECKING:
-    import argparse
 
 ACCEPTED_STATUS = ("optimal", "optimal_inaccurate")
 
@@ -426,68 +419,3 @@ def describe_solution(solution: Solution, resolution: tuple[int, int]) -> str:
                      f"{solution.model_blocks}  regions {model_regions}")
     lines.append(f"  predicted latency of the rounded model {solution.model_latency_ms:.3f} ms")
     return "\n".join(lines)
-
-
-def run_allocate(args: argparse.Namespace) -> int:
-    """``vsr allocate``: profile (or reuse the cache), solve, verify, write the config."""
-    import yaml
-
-    from vsr.engine.builders import resolve_device
-    from vsr.foveation.latency import DTYPES, Timer, profile_latency
-    from vsr.foveation.quality import measure_quality_table
-
-    start = time.perf_counter()
-    resolution = parse_resolution(args.resolution)
-    device = resolve_device(args.device)
-    progress = not args.no_progress
-    table: Sequence[float] = ORIGINAL_QUALITY
-    if args.measure_quality:
-        table, psnrs = measure_quality_table(args.measure_quality, args.weights, args.depth,
-                                             args.channels, args.quality_frames, args.device,
-                                             progress)
-        print("measured PSNR per depth: " + ", ".join(f"{p:.2f}" for p in psnrs))
-        print("quality table: " + ", ".join(f"{q:.4f}" for q in table))
-    elif args.depth > len(ORIGINAL_QUALITY):
-        raise ValueError(f"the original quality table covers depth <= {len(ORIGINAL_QUALITY)}; "
-                         "use --measure-quality for deeper trunks")
-    profile = profile_latency(resolution, args.design, device, args.dtype, args.channels,
-                              args.depth, args.repeats, args.cache_dir, args.reprofile, progress)
-    print(describe_fit(profile))
-    allocation = allocate(args.latency, profile.fit, resolution, args.depth, args.regions,
-                          table, args.sigma)
-    best = allocation.best
-    print(f"best of {len(allocation.candidates)} feasible block tuples for {args.latency:g} ms "
-          f"at {resolution[0]}x{resolution[1]}:")
-    print(describe_solution(best, resolution))
-    measured = None
-    if not args.no_verify:
-        repeats = args.repeats or (20 if device.type == "cuda" else 3)
-        timer = Timer(resolution, device, DTYPES[args.dtype], args.channels, args.depth)
-        model = timer.build(best.model_blocks, best.model_regions(resolution))
-        measured = float(np.median(timer.time_model(model, repeats)))
-        error = 100 * (best.model_latency_ms - measured) / measured
-        print(f"  measured latency {measured:.3f} ms (median of {repeats} steps) vs predicted "
-              f"{best.model_latency_ms:.3f} ms ({error:+.1f} %)")
-    if args.output:
-        notes = (f"vsr allocate --latency {args.latency:g} at {resolution[0]}x{resolution[1]} on "
-                 f"{profile.key['device']} ({profile.key['dtype']}, {profile.key['threads']} "
-                 f"threads): estimated latency {best.model_latency_ms:.3f} ms, estimated foveated "
-                 f"quality {best.quality:.5f} (sigma {args.sigma:g} px)")
-        if measured is not None:
-            notes += f", measured {measured:.3f} ms"
-        output = Path(args.output)
-        base = None
-        if args.base:
-            base = os.path.relpath(Path(args.base).resolve(), output.parent.resolve())
-        name = args.name or f"focas_alloc_{args.latency:g}ms"
-        cfg = experiment_config(best, resolution, args.depth, args.channels, name, notes,
-                                args.weights, base)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None))
-        print(f"wrote {output}")
-    if args.plot_dir:
-        curve = frontier(profile.fit, resolution, args.depth, args.regions, table, args.sigma)
-        for path in plot(profile, curve, best, args.latency, Path(args.plot_dir)):
-            print(f"wrote {path}")
-    print(f"total time {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return 0

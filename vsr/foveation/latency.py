@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from vsr.archs.focas import FOCAS, FULL_HD, scale_region_side
-from vsr.engine.builders import resolve_device
-from vsr.engine.sequence import FrameTimer
+from vsr.archs.sequence import FrameTimer
+from vsr.engine.device import resolve_device
 
 SCALE = 4
 ORIGINAL_LEVELS = {

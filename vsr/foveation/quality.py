@@ -107,8 +107,8 @@ def depth_psnrs(net: RRN, hr: Tensor, progress: bool = False) -> list[float]:
     """
     from tqdm import tqdm
 
+    from vsr.archs.sequence import stream
     from vsr.data.degradations import bd_duf
-    from vsr.engine.sequence import stream
     from vsr.metrics.psnr_ssim import PSNR
 
     device = next(net.parameters()).device
@@ -147,8 +147,8 @@ def measure_quality_table(
 
     Returns (table, PSNR per depth).
     """
-    from vsr.engine.builders import resolve_device
     from vsr.engine.checkpoint import load_weights
+    from vsr.engine.device import resolve_device
 
     if weights is None:
         warnings.warn("--measure-quality without --weights measures a randomly initialised "

@@ -2,8 +2,8 @@
 
 Both weight errors by where the viewer looks, so they take the frame's gaze point (h, w) in HR
 pixels of the uncropped frame: ``metric(sr, gt, gaze=(h, w))``; ``None`` means the frame centre.
-``needs_gaze`` tells the evaluator to pass it. They default to FOCAS's Y formula, because that is
-what the published FOCAS numbers were computed on.
+``conditions`` tells the evaluator to pass it from the clip's per-frame conditions. They default
+to FOCAS's Y formula, because that is what the published FOCAS numbers were computed on.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ Gaze = Sequence[float] | Tensor
 class FoveatedMetric(FrameMetric):
     """A FrameMetric that also needs the gaze; ``y_formula`` defaults to ``'focas'``."""
 
-    needs_gaze = True
+    conditions = ("gaze",)
 
     def __init__(self, protocol: Protocol | None = None, **protocol_kwargs: Any) -> None:
         if protocol is None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from torch import Tensor, nn
 
-from vsr.engine.sequence import run_clip
+from vsr.archs.sequence import run_clip
 from vsr.models.base import StepContext, VSRModel
 from vsr.registry import ARCHS, LOSSES, MODELS
 

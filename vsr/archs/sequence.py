@@ -10,10 +10,9 @@ for bidirectional models.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -45,13 +44,16 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def gaze_extras(arch: nn.Module, gazes: Iterable | None) -> Iterator[dict] | None:
-    """Per-frame ``gaze`` keyword arguments for an arch whose ``step`` takes one (FOCAS), from
-    a sequence of (h, w) points; None when there is no gaze or the arch ignores it."""
-    step = getattr(arch, "step", None)
-    if gazes is None or step is None or "gaze" not in inspect.signature(step).parameters:
+def frame_conditions(
+    arch: nn.Module, available: Mapping[str, Sequence] | None
+) -> Iterator[dict] | None:
+    """Per-frame keyword arguments for the conditions an arch declares (``arch.conditions``,
+    e.g. FOCAS's ``gaze``), taken from what a clip supplies (name -> one value per frame); None
+    when the arch declares none that the clip has."""
+    names = [n for n in getattr(arch, "conditions", ()) if available and n in available]
+    if not names:
         return None
-    return ({"gaze": tuple(int(v) for v in g)} for g in gazes)
+    return ({n: available[n][i] for n in names} for i in itertools.count())
 
 
 def _temporal(arch: nn.Module) -> str:
@@ -115,26 +117,28 @@ def stream(
     device: torch.device | str = "cpu",
     batch_frames: int = 8,
     chunk_frames: int = 16,
-    extras: Iterable[dict] | None = None,
+    conditions: Iterable[dict] | None = None,
     timer: FrameTimer | None = None,
 ) -> Iterator[Tensor]:
     """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory.
 
-    ``extras`` gives per-frame keyword arguments of a recurrent arch's ``step`` (e.g. FOCAS's
-    ``gaze``), one dict per frame, consumed in step with the frames. ``timer`` collects the
+    ``conditions`` gives per-frame keyword arguments of a recurrent arch's ``step`` (its declared
+    ``conditions``, e.g. FOCAS's ``gaze``), one dict per frame, consumed in step with the frames
+    (see ``frame_conditions``). ``timer`` collects the
     model's time per frame.
     """
     clock = timer if timer is not None else _Untimed()
     mode = _temporal(arch)
     frames = iter(frames)
-    if extras is not None and mode != "recurrent":
-        raise TypeError(f"per-frame extras need a recurrent arch; {type(arch).__name__} is {mode}")
+    if conditions is not None and mode != "recurrent":
+        raise TypeError(f"per-frame conditions need a recurrent arch; {type(arch).__name__} is "
+                        f"{mode}")
     with torch.inference_mode():
         if mode == "frame":
             yield from _stream_frames(arch, frames, device, batch_frames, clock)
         elif mode == "recurrent":
-            extra = iter(extras) if extras is not None else itertools.repeat({})
-            yield from _stream_recurrent(arch, frames, device, extra, clock)
+            per_frame = iter(conditions) if conditions is not None else itertools.repeat({})
+            yield from _stream_recurrent(arch, frames, device, per_frame, clock)
         elif mode == "window":
             yield from _stream_window(arch, frames, device, clock)
         else:
@@ -153,7 +157,8 @@ def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
         yield from clock.run(len(batch), arch, torch.stack(batch).to(device)).cpu()
 
 
-def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras, clock) -> Iterator[Tensor]:
+def _stream_recurrent(arch, frames: Iterator[Tensor], device, conditions,
+                      clock) -> Iterator[Tensor]:
     first = next(frames, None)
     if first is None:
         return
@@ -165,7 +170,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device, extras, clock) -> 
             "zeros": torch.zeros_like(curr)}[policy]
     state = None
     while curr is not None:
-        sr, state = clock.run(1, arch.step, prev, curr, state, **next(extras))
+        sr, state = clock.run(1, arch.step, prev, curr, state, **next(conditions))
         yield sr[0].cpu()
         prev, curr = curr, nxt
         if curr is not None:

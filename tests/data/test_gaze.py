@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vsr.foveation.gaze import GazeFormatError, GazeReport, GazeTrack
+from vsr.data.gaze import GazeFormatError, GazeReport, GazeTrack
 
 SIZE = (100, 200)  # (H, W)
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vsr.engine.sequence import run_clip, stream
+from vsr.archs.sequence import run_clip, stream
 
 
 class FrameNet(nn.Module):
@@ -88,7 +88,7 @@ def test_recurrent_first_prev_policy():
 
 
 def test_window_reflects_at_the_ends():
-    from vsr.engine.sequence import _window_indices
+    from vsr.archs.sequence import _window_indices
 
     assert _window_indices(0, 9, 5) == [2, 1, 0, 1, 2]
     assert _window_indices(8, 9, 5) == [6, 7, 8, 7, 6]
