@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.archs.weight_recipe import recipe_state_dict
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, shared_path
 from vsr.archs.focas import (
     FOCAS,
     FOCAS_PRESETS,
@@ -19,6 +19,7 @@ from vsr.archs.focas import (
 )
 from vsr.archs.rrn import RRN
 from vsr.engine.checkpoint import foreign_state_dict
+from vsr.io.image import list_frames, read_image
 from vsr.registry import ARCHS
 
 
@@ -214,26 +215,70 @@ def test_schedule_in_one_arch_reproduces_infer_rec_through_the_streaming_runner(
     torch.testing.assert_close(out, fixture["raw_outputs"], rtol=0, atol=1e-5)
 
 
-def test_segments_restart_recurrence_and_non_recurrent_uses_zero_state() -> None:
-    from vsr.archs.sequence import stream
+SEGMENT_GAZES = [(48, 64), (10, 120), (90, 5), (30, 30), (60, 100), (95, 127), (0, 0)]
 
-    torch.manual_seed(0)
-    base = dict(num_channels=8, num_blocks=3, blocks=[1, 3], regions=["full", [16, 16]])
-    frames = torch.rand(6, 3, 10, 12)
-    segmented = FOCAS(**base, segment=3).eval()
-    whole = FOCAS(**base).eval()
-    whole.load_state_dict(segmented.state_dict())
-    seg_out = list(stream(segmented, iter(frames)))
-    first = list(stream(whole, iter(frames[:3])))
-    second = list(stream(whole, iter(frames[3:])))
-    for a, b in zip(seg_out, first + second):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    single = FOCAS(**base, recurrent=False).eval()
-    single.load_state_dict(segmented.state_dict())
+
+@pytest.fixture(scope="module")
+def seven_lr_frames() -> torch.Tensor:
+    """Seven real DUF-downsampled calendar frames (T, C, 24, 32), the focas_recurrent crop."""
+    folder = shared_path("data", "Vid4", "real_LR", "BDx4_sigma1.6_DUF", "calendar")
+    frames = [torch.from_numpy(read_image(p)) for p in list_frames(folder)[:7]]
+    return torch.stack(frames).permute(0, 3, 1, 2)[..., 50:74, 75:107].float() / 255
+
+
+def original_segments(
+    full: FOCAS, cascade: FOCAS, frames: torch.Tensor, gazes: list, segment: int,
+    duration1: int, duration2: int, recurrent: bool,
+) -> torch.Tensor:
+    """infer_rec.py / infer_non_rec.py's loop over segments (MODELS.md §2.3, §2.5), step by step.
+
+    LR frame 0 is duplicated at the front; segment [start, stop) runs on the padded slice
+    [start, stop + 1), whose first pair is (LR frame start - 1, LR frame start), from zero state
+    and with the model counter restarted. Non-recurrent: zero state on every step.
+    """
+    padded = torch.cat([frames[:1], frames])
+    outputs = []
+    for start in range(0, len(frames), segment):
+        stop = min(start + segment, len(frames))
+        lr_seg, state = padded[start:stop + 1], None
+        for i in range(stop - start):
+            model = full if i % (duration1 + duration2) < duration1 else cascade
+            sr, state = model.step(lr_seg[i][None], lr_seg[i + 1][None],
+                                   state if recurrent else None, gaze=gazes[start + i])
+            outputs.append(sr)
+    return torch.cat(outputs)
+
+
+@pytest.mark.parametrize("recurrent", [True, False])
+def test_segments_follow_the_original_schedule(seven_lr_frames: torch.Tensor,
+                                                recurrent: bool) -> None:
+    """segment=3 over 7 frames, streamed with a gaze per frame and run as a clip (centre gaze),
+    gives the original's outputs: frames 3 and 6 pair the real previous LR frame with zero state
+    and restart the full/foveated counter (recurrent: 1 full + 3 foveated; non-recurrent:
+    foveated only, zero state everywhere)."""
+    from vsr.archs.sequence import run_clip, stream
+
+    fixture = load_fixture("focas_recurrent.pt")
+    shared = weights(fixture)
+    cascade_cfg = fixture["model2"]
+    full = focas(shared, [10], ["full"])
+    cascade = focas(shared, cascade_cfg["blocks"], cascade_cfg["regions"])
+    duration1 = 1 if recurrent else 0
+    model = FOCAS(4, 128, 10, blocks=cascade_cfg["blocks"], regions=cascade_cfg["regions"],
+                  full_frames=duration1, foveated_frames=3, segment=3, recurrent=recurrent)
+    model.load_state_dict(shared)
+    model.eval()
+    frames = seven_lr_frames
     with torch.no_grad():
-        expected, _ = single.step(frames[1:2], frames[2:3], None)
-        got = list(stream(single, iter(frames[:3])))[2]
-    torch.testing.assert_close(got, expected[0], rtol=0, atol=0)
+        expected = original_segments(full, cascade, frames, SEGMENT_GAZES, 3, duration1, 3,
+                                     recurrent)
+        centred = original_segments(full, cascade, frames, [None] * 7, 3, duration1, 3,
+                                    recurrent)
+        clip = run_clip(model, frames[None])[0]
+    streamed = torch.stack(list(stream(model, iter(frames),
+                                       conditions=iter({"gaze": g} for g in SEGMENT_GAZES))))
+    torch.testing.assert_close(streamed, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(clip, centred, rtol=0, atol=1e-5)
 
 
 def test_region_sides_scale_with_height() -> None:

@@ -141,8 +141,10 @@ class FOCAS(nn.Module):
     The inference schedule of infer_rec.py / infer_non_rec.py (MODELS.md §2.3): in each cycle the
     first ``full_frames`` frames run the whole trunk on the full frame (RRN-10L) and the next
     ``foveated_frames`` the cascade; ``segment`` restarts recurrence and the cycle every that
-    many frames (the segment's first frame is its own previous frame); ``recurrent: false``
-    starts every frame from zero state (non-recurrent FOCAS).
+    many frames: the segment's first step starts from zero state but, as the original's segment
+    slices carry one leading LR frame, still pairs the previous LR frame with the current one
+    (only a clip's very first frame is its own previous frame); ``recurrent: false`` starts every
+    frame from zero state (non-recurrent FOCAS), so there segments only restart the cycle.
     """
 
     temporal: TemporalMode = "recurrent"
@@ -257,14 +259,19 @@ class FOCAS(nn.Module):
     ) -> tuple[Tensor, FocasState]:
         """SR of ``lr_curr``: the whole trunk on full-frame steps of the schedule, else the
         cascade, deepest around ``gaze`` (h, w) in HR pixels."""
-        index = 0 if state is None else state.index + 1
-        if self.segment is not None and index == self.segment:
-            index = 0
-        rrn_state = state.rrn if state is not None and index > 0 and self.recurrent else None
-        if state is not None and index == 0:
-            lr_prev = lr_curr  # a new segment starts like a sequence: its first frame twice
+        index = self._segment_position(state)
+        rrn_state = state.rrn if index > 0 and self.recurrent else None
         sr, rrn_state = self._cascade(lr_prev, lr_curr, rrn_state, gaze, self.runs_full(index))
         return sr, FocasState(rrn_state, index)
+
+    def _segment_position(self, state: FocasState | None) -> int:
+        """This step's position in its segment; 0 starts a segment (zero state, cycle restart).
+
+        The original slices each segment with one leading LR frame, so only the state restarts:
+        a later segment's first step still pairs the real previous frame with its current one.
+        """
+        index = 0 if state is None else state.index + 1
+        return 0 if self.segment is not None and index == self.segment else index
 
     def _cascade(
         self,
