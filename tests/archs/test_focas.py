@@ -18,8 +18,8 @@ from vsr.archs.focas import (
     scale_region_side,
 )
 from vsr.archs.rrn import RRN
-from vsr.engine.checkpoint import foreign_state_dict
 from vsr.io.image import list_frames, read_image
+from vsr.io.weights import foreign_state_dict
 from vsr.registry import ARCHS
 
 

@@ -9,7 +9,7 @@ import torch
 from tests.archs.weight_recipe import recipe_state_dict
 from tests.conftest import load_fixture
 from vsr.archs.rrn import RRN
-from vsr.engine.checkpoint import foreign_state_dict
+from vsr.io.weights import foreign_state_dict
 from vsr.registry import ARCHS
 
 

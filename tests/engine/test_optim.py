@@ -62,3 +62,36 @@ def test_ema_update():
     assert ema.net.weight.item() == pytest.approx(0.9 * 3 + 0.1 * 13)
     assert not ema.net.weight.requires_grad
     assert torch.equal(net.weight, torch.full((1, 1), 13.0))
+
+
+def test_cyclic_is_triangular_between_lr_and_max_lr():
+    """VSRNet's recipe: up from lr to max_lr over half a period, back down over the other."""
+    net = nn.Linear(2, 2)
+    opt = build_optimizer(list(net.named_parameters()), OptimizerCfg(lr=1e-4))
+    sched = build_scheduler(opt, SchedulerCfg(type="cyclic", max_lr=1e-3, period=8), 100)
+    lrs = []
+    for _ in range(17):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    expected = [1e-4 + 9e-4 * (1 - abs(i % 8 / 4 - 1)) for i in range(17)]
+    assert lrs == pytest.approx(expected, rel=1e-12)
+    assert lrs[4] == pytest.approx(1e-3) and lrs[8] == pytest.approx(1e-4)
+
+
+def test_cyclic_without_max_lr_names_the_key():
+    opt = build_optimizer(list(nn.Linear(1, 1).named_parameters()), OptimizerCfg(lr=1e-4))
+    with pytest.raises(ValueError, match="train.schedulers.g: a cyclic schedule needs max_lr"):
+        build_scheduler(opt, SchedulerCfg(type="cyclic", period=8), 10, "train.schedulers.g")
+
+
+def test_ema_shares_frozen_parts_and_saves_only_what_it_averages():
+    from vsr.archs.pretrained import freeze
+
+    net = nn.Sequential(nn.Linear(2, 2), freeze(nn.Linear(2, 2)))
+    ema = EMA(net, decay=0.5)
+    assert ema.net[1] is net[1]  # not copied
+    assert ema.net[0] is not net[0]
+    assert sorted(ema.state_dict()) == ["0.bias", "0.weight"]
+    net.train()
+    assert not net[1].training and not any(p.requires_grad for p in net[1].parameters())

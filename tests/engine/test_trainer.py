@@ -104,7 +104,7 @@ def test_torchrun_two_processes_end_with_identical_parameters(tmp_path, clips):
     assert out.returncode == 0, out.stderr[-3000:]
     log = (tmp_path / "exp" / "run" / "train.log").read_text()
     assert "world size 2" in log
-    assert "parameters identical on 2 ranks" in log
+    assert "parameters and buffers identical on 2 ranks" in log
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -89,26 +90,119 @@ def _first_prev(arch: nn.Module, lr: Tensor, t_next: int) -> Tensor:
     raise ValueError(f"{type(arch).__name__}.first_prev must be next|same|zeros, got {policy!r}")
 
 
-def run_clip(arch: nn.Module, lr: Tensor, state: object = None) -> Tensor:
+@dataclass(frozen=True)
+class SequenceStart:
+    """How a sequence begins, declared as data: an arch's ``sequence_start`` (its inference
+    default) or a test set's override; the first recurrent step's ``lr_prev`` stays the arch's
+    ``first_prev``.
+
+    ``reflect_pad``: frames k, k-1, …, 1 are prepended (reflected about frame 0) and their
+    outputs dropped — FRVSR/TecoGAN inference (``num_pad_front: 5``). ``mirror``: the clip
+    followed by its reverse is run and the two outputs of each frame averaged — RVRT's
+    Vimeo-90K-T protocol (7 frames mirrored to 14, output 3 averaged with output 10).
+    """
+
+    reflect_pad: int = 0
+    mirror: bool = False
+
+    def __post_init__(self) -> None:
+        if self.reflect_pad < 0:
+            raise ValueError(f"sequence_start.reflect_pad must be >= 0, got {self.reflect_pad}")
+        if self.reflect_pad and self.mirror:
+            raise ValueError("sequence_start takes reflect_pad or mirror, not both")
+
+    def order(self, length: int) -> list[int]:
+        """The source frame of each frame the arch runs on, for a clip of ``length`` frames."""
+        pad = min(self.reflect_pad, length - 1)
+        forward = list(range(length))
+        if self.mirror:
+            return forward + forward[::-1]
+        return list(range(pad, 0, -1)) + forward
+
+    def combine(self, outputs: Tensor, length: int) -> Tensor:
+        """The clip's outputs (N, T, ...) from the outputs over ``order`` (N, T', ...)."""
+        if self.mirror:
+            return (outputs[:, :length] + outputs[:, length:].flip(1)) / 2
+        return outputs[:, outputs.shape[1] - length:]
+
+
+def sequence_start(arch: nn.Module, override: SequenceStart | None = None) -> SequenceStart:
+    """The policy to run ``arch`` with: the override, else the arch's declared one, else none."""
+    if override is not None:
+        return override
+    declared = getattr(arch, "sequence_start", None)
+    return declared if declared is not None else SequenceStart()
+
+
+def run_clip(arch: nn.Module, lr: Tensor, conditions: Mapping[str, Tensor] | None = None,
+             start: SequenceStart | None = None) -> Tensor:
     """SR of a whole clip (N, T, C, H, W) → (N, T, C, sH, sW), differentiable."""
+    return run_clip_with_extras(arch, lr, conditions, start)[0]
+
+
+def run_clip_with_extras(
+    arch: nn.Module,
+    lr: Tensor,
+    conditions: Mapping[str, Tensor] | None = None,
+    start: SequenceStart | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """SR of a whole clip and the extra outputs of a recurrent ``step`` stacked over time
+    (name -> (N, T, ...)), e.g. FRVSR's LR flow for its warping loss. ``conditions`` holds the
+    per-frame inputs the arch declares (name -> (N, T, ...)). ``start`` defaults to no policy:
+    training runs clips as they are."""
+    policy = start or SequenceStart()
+    t = lr.shape[1]
+    order = policy.order(t)
+    if order != list(range(t)):
+        lr = lr[:, order]
+        conditions = {k: v[:, order] for k, v in (conditions or {}).items()}
+    sr, extras = _run_whole(arch, lr, conditions or {})
+    return policy.combine(sr, t), {k: policy.combine(v, t) for k, v in extras.items()}
+
+
+def _run_whole(arch: nn.Module, lr: Tensor,
+               conditions: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
     mode = _temporal(arch)
     n, t = lr.shape[:2]
+    if conditions and mode != "recurrent":
+        raise TypeError(f"per-frame conditions need a recurrent arch; {type(arch).__name__} is "
+                        f"{mode}")
     if mode == "frame":
-        out = arch(lr.flatten(0, 1))
-        return out.unflatten(0, (n, t))
+        return arch(lr.flatten(0, 1)).unflatten(0, (n, t)), {}
     if mode == "window":
         num = arch.num_frames
         outs = [arch(lr[:, _window_indices(i, t, num)]) for i in range(t)]
-        return torch.stack(outs, dim=1)
+        return torch.stack(outs, dim=1), {}
     if mode == "clip":
-        return arch(lr)
-    outs = []
-    prev = _first_prev(arch, lr, 1)
+        return arch(lr), {}
+    outs, extras = [], []
+    prev, state = _first_prev(arch, lr, 1), None
     for i in range(t):
-        sr, state = arch.step(prev, lr[:, i], state)
+        sr, state, extra = _step(arch, prev, lr[:, i], state,
+                                 {k: v[:, i] for k, v in conditions.items()})
         outs.append(sr)
+        extras.append(extra)
         prev = lr[:, i]
-    return torch.stack(outs, dim=1)
+    stacked = {k: torch.stack([e[k] for e in extras], dim=1) for k in extras[0]} if extras else {}
+    return torch.stack(outs, dim=1), stacked
+
+
+def _step(arch: nn.Module, prev: Tensor, curr: Tensor, state: object,
+          conditions: Mapping) -> tuple[Tensor, object, dict[str, Tensor]]:
+    """One recurrent step; ``step`` returns (sr, state) or (sr, state, extras)."""
+    out = arch.step(prev, curr, state, **conditions)
+    if len(out) == 3:
+        return out
+    sr, state = out
+    return sr, state, {}
+
+
+def centre_frame(arch: nn.Module, num_frames: int) -> int | None:
+    """The one frame a window arch is trained on when a clip is exactly its window (VSRNet);
+    None for other archs and lengths, which train on every frame."""
+    if _temporal(arch) == "window" and num_frames == arch.num_frames:
+        return num_frames // 2
+    return None
 
 
 def stream(
@@ -119,30 +213,69 @@ def stream(
     chunk_frames: int = 16,
     conditions: Iterable[dict] | None = None,
     timer: FrameTimer | None = None,
+    start: SequenceStart | None = None,
 ) -> Iterator[Tensor]:
     """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory.
 
     ``conditions`` gives per-frame keyword arguments of a recurrent arch's ``step`` (its declared
     ``conditions``, e.g. FOCAS's ``gaze``), one dict per frame, consumed in step with the frames
-    (see ``frame_conditions``). ``timer`` collects the
-    model's time per frame.
+    (see ``frame_conditions``). ``timer`` collects the model's time per emitted frame. ``start``
+    overrides the arch's ``sequence_start``; ``mirror`` holds the whole clip (short test clips).
     """
     clock = timer if timer is not None else _Untimed()
     mode = _temporal(arch)
-    frames = iter(frames)
     if conditions is not None and mode != "recurrent":
         raise TypeError(f"per-frame conditions need a recurrent arch; {type(arch).__name__} is "
                         f"{mode}")
+    policy = sequence_start(arch, start)
+    frames = iter(frames)
+    conditions = iter(conditions) if conditions is not None else None
     with torch.inference_mode():
-        if mode == "frame":
-            yield from _stream_frames(arch, frames, device, batch_frames, clock)
-        elif mode == "recurrent":
-            per_frame = iter(conditions) if conditions is not None else itertools.repeat({})
-            yield from _stream_recurrent(arch, frames, device, per_frame, clock)
-        elif mode == "window":
-            yield from _stream_window(arch, frames, device, clock)
-        else:
-            yield from _stream_clip(arch, frames, device, chunk_frames, clock)
+        if policy.mirror:
+            clip = list(frames)
+            order = policy.order(len(clip))
+            per_frame = None
+            if conditions is not None:
+                given = list(itertools.islice(conditions, len(clip)))
+                per_frame = iter([given[i] for i in order])
+            outs = list(_stream_mode(arch, mode, iter([clip[i] for i in order]), device,
+                                     batch_frames, chunk_frames, per_frame, clock))
+            for t in range(len(clip)):
+                yield (outs[t] + outs[len(outs) - 1 - t]) / 2
+            _drop_timings(timer, len(clip))
+            return
+        head = list(itertools.islice(frames, policy.reflect_pad + 1))
+        pad = min(policy.reflect_pad, max(len(head) - 1, 0))
+        frames = itertools.chain(head[pad:0:-1], head, frames)
+        if conditions is not None and pad:
+            given = list(itertools.islice(conditions, len(head)))
+            conditions = itertools.chain(given[pad:0:-1], given, conditions)
+        outs = _stream_mode(arch, mode, frames, device, batch_frames, chunk_frames, conditions,
+                            clock)
+        yield from itertools.islice(outs, pad, None)
+        if pad:
+            _drop_timings(timer, -pad)
+
+
+def _drop_timings(timer: FrameTimer | None, keep: int) -> None:
+    """Keeps the first ``keep`` per-frame times (or drops the first ``-keep``): frames run only
+    for a start policy are not output frames."""
+    if timer is not None:
+        timer.seconds[:] = timer.seconds[:keep] if keep > 0 else timer.seconds[-keep:]
+
+
+def _stream_mode(arch, mode: str, frames: Iterator[Tensor], device, batch_frames: int,
+                 chunk_frames: int, conditions: Iterator[dict] | None,
+                 clock) -> Iterator[Tensor]:
+    if mode == "frame":
+        yield from _stream_frames(arch, frames, device, batch_frames, clock)
+    elif mode == "recurrent":
+        per_frame = conditions if conditions is not None else itertools.repeat({})
+        yield from _stream_recurrent(arch, frames, device, per_frame, clock)
+    elif mode == "window":
+        yield from _stream_window(arch, frames, device, clock)
+    else:
+        yield from _stream_clip(arch, frames, device, chunk_frames, clock)
 
 
 def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
@@ -170,7 +303,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device, conditions,
             "zeros": torch.zeros_like(curr)}[policy]
     state = None
     while curr is not None:
-        sr, state = clock.run(1, arch.step, prev, curr, state, **next(conditions))
+        sr, state, _ = clock.run(1, _step, arch, prev, curr, state, next(conditions))
         yield sr[0].cpu()
         prev, curr = curr, nxt
         if curr is not None:

@@ -33,17 +33,21 @@ class OptimizerCfg:
     eps: float = 1e-8
     weight_decay: float = 0.0
     param_groups: list[ParamGroupCfg] = field(default_factory=list)
+    grad_clip: float | None = None  # max gradient norm of this optimizer (default train.grad_clip)
 
 
 @dataclass
 class SchedulerCfg:
-    """Per-iteration LR factor: linear warm-up, then constant, multi-step or cosine."""
+    """Per-iteration LR factor: linear warm-up, then constant, multi-step, cosine, or cyclic
+    (triangular between the optimizer's ``lr`` and ``max_lr``, one cycle every ``period``
+    iterations: up for half, down for half — VSRNet's recipe)."""
 
-    type: Literal["constant", "multistep", "cosine"] = "constant"
+    type: Literal["constant", "multistep", "cosine", "cyclic"] = "constant"
     warmup_iters: int = 0
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.5
-    period: int | None = None  # cosine: iterations of one cycle (default: total_iters)
+    period: int | None = None  # cosine/cyclic: iterations of one cycle (cosine default: total)
+    max_lr: float | None = None  # cyclic: the LR at the middle of each cycle
     eta_min_ratio: float = 0.0  # cosine: floor as a fraction of the base LR
     restarts: bool = False  # cosine: warm restarts every ``period``
 
@@ -71,7 +75,9 @@ class TrainCfg:
     schedulers: dict[str, SchedulerCfg] = field(default_factory=dict)
     num_workers: int = 0
     amp: Literal["none", "bf16", "fp16"] = "none"
-    grad_clip: float | None = None
+    grad_clip: float | None = None  # max gradient norm, for optimizers that set none of their own
+    sync_bn: bool = False  # BatchNorm statistics over the global batch of all ranks
+    find_unused_parameters: bool = False  # DDP: a network may leave parameters unused in a step
     ema: EMACfg | None = None
     log_every: int = 10
     val_every: int | None = None  # validate on the ``test`` section every N iterations

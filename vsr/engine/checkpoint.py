@@ -7,15 +7,14 @@ import io
 import os
 import random
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from vsr.io.image import atomic_write_bytes
+from vsr.io.weights import foreign_state_dict, load_state_strict, read_weights_file
 
 MARKER = "vsr_checkpoint"
 _ITER_NAME = re.compile(r"^iter_(\d+)\.pth$")
@@ -69,56 +68,21 @@ def prune_checkpoints(folder: Path, keep_last: int) -> None:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign pickle: say which file
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
-
-
-_FOREIGN_WRAPPERS = ("state_dict", "params", "model")
-
-
-def foreign_state_dict(ckpt: Mapping[str, Any]) -> dict:
-    """The state dict of a file another code base saved: unwrapped from a key such as
-    ``state_dict`` (PyTorch tools), ``params`` (BasicSR) or ``model``, and without the
-    ``module.`` prefix of ``nn.DataParallel`` (e.g. the RRN and FOCAS releases)."""
-    for wrapper in _FOREIGN_WRAPPERS:
-        if isinstance(ckpt.get(wrapper), Mapping):
-            ckpt = ckpt[wrapper]
-            break
-    return {key.removeprefix("module."): value for key, value in ckpt.items()}
+    return read_weights_file(path)
 
 
 def inference_state_dict(ckpt: dict) -> dict:
-    """The weights to run: EMA weights of our checkpoints when present, else the network's;
-    a foreign file unwrapped by ``foreign_state_dict`` (the archs keep the original key names,
-    so released files need nothing more)."""
+    """The weights to run: the network's from our checkpoints with its EMA average over them
+    when present (the EMA holds no frozen pretrained parts); a foreign file unwrapped by
+    ``foreign_state_dict`` (the archs keep the original key names, so released files need
+    nothing more)."""
     if ckpt.get(MARKER):
-        if ckpt.get("ema") is not None:
-            return ckpt["ema"]
-        return {k[len("net."):]: v for k, v in ckpt["model"].items() if k.startswith("net.")}
+        state = {k[len("net."):]: v for k, v in ckpt["model"].items() if k.startswith("net.")}
+        state.update(ckpt.get("ema") or {})
+        return state
     return foreign_state_dict(ckpt)
 
 
 def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
     """Load weights strictly into ``net``, naming missing and unexpected keys on mismatch."""
-    state = inference_state_dict(read_checkpoint(path))
-    own = net.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing[:8]}{'…' if len(missing) > 8 else ''}")
-        if unexpected:
-            parts.append(f"unexpected keys {unexpected[:8]}{'…' if len(unexpected) > 8 else ''}")
-        if wrong:
-            parts.append("shape mismatch " + ", ".join(
-                f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                for k in wrong[:4]))
-        raise ValueError(f"weights {path} do not fit {type(net).__name__}: " + "; ".join(parts))
-    net.load_state_dict(state)
+    load_state_strict(net, inference_state_dict(read_checkpoint(path)), path)

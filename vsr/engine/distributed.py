@@ -1,8 +1,9 @@
 """Multi-process training launched by ``torchrun``: gloo on CPU, nccl on CUDA.
 
-Gradients are averaged with an explicit all-reduce after each backward instead of wrapping nets in
-DistributedDataParallel: recurrent archs are driven through ``step`` rather than ``forward`` and GAN
-models step optimizers conditionally, both of which DDP's forward hooks do not see.
+Gradients are synchronised by ``DistributedDataParallel``, one wrapper per trainable network
+(each network's ``forward`` computes a whole training clip, see ``vsr.models.base``), so the
+bucketed all-reduce overlaps the backward pass. The helpers here cover what DDP does not: the
+mean of logged scalars, decisions every rank must take alike, and the end-of-run check.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -42,24 +45,46 @@ def init_distributed(device_type: str) -> DistInfo:
     return info
 
 
-def all_reduce_mean(tensors: list[torch.Tensor], world_size: int) -> None:
-    """Average tensors across ranks in one flat buffer."""
-    if world_size <= 1 or not tensors:
+def _active() -> bool:
+    return dist.is_initialized() and dist.get_world_size() > 1
+
+
+def wrap_ddp(module: nn.Module, device: torch.device,
+             find_unused_parameters: bool = False) -> nn.Module:
+    """``module`` in DistributedDataParallel when running on several ranks, else as it is.
+    Buffers (BatchNorm statistics) are broadcast from rank 0 at every forward, as DDP does."""
+    if not _active():
+        return module
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids,
+                                   find_unused_parameters=find_unused_parameters)
+
+
+def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """``values`` averaged over ranks (a copy; unchanged on one process)."""
+    out = values.detach().clone()
+    if _active():
+        dist.all_reduce(out)
+        out /= dist.get_world_size()
+    return out
+
+
+def all_ranks(flag: bool) -> bool:
+    """Whether ``flag`` holds on every rank; every rank gets the same answer."""
+    if not _active():
+        return bool(flag)
+    value = torch.tensor([1.0 if flag else 0.0], dtype=torch.float64)
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return bool(value.item() == 1.0)
+
+
+def broadcast_state(module: nn.Module, buffers_only: bool = False) -> None:
+    """Every rank takes rank 0's weights and buffers (or only its buffers)."""
+    if not _active():
         return
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat)
-    flat.div_(world_size)
-    offset = 0
-    for t in tensors:
-        t.copy_(flat[offset: offset + t.numel()].view_as(t))
-        offset += t.numel()
-
-
-def broadcast_parameters(module: torch.nn.Module) -> None:
-    """Start every rank from rank 0's weights and buffers."""
-    if dist.is_initialized():
-        for tensor in module.state_dict().values():
-            dist.broadcast(tensor, src=0)
+    tensors = (module.buffers() if buffers_only else module.state_dict().values())
+    for tensor in tensors:
+        dist.broadcast(tensor, src=0)
 
 
 def barrier() -> None:
@@ -72,12 +97,12 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
-def max_parameter_difference(module: torch.nn.Module) -> float:
-    """Largest |difference| of any weight between ranks (0.0 when every rank holds the same)."""
-    if not dist.is_initialized():
+def max_rank_difference(tensors: list[torch.Tensor]) -> float:
+    """Largest |difference| of any element between ranks (0.0 when every rank holds the same)."""
+    floats = [t.detach().reshape(-1).double().cpu() for t in tensors if t.is_floating_point()]
+    if not _active() or not floats:
         return 0.0
-    flat = torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()
-                      if t.dtype.is_floating_point])
+    flat = torch.cat(floats)
     high, low = flat.clone(), flat.clone()
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     dist.all_reduce(low, op=dist.ReduceOp.MIN)

@@ -47,27 +47,40 @@ def build_optimizer(named: list[tuple[str, nn.Parameter]], cfg: OptimizerCfg):
                                  weight_decay=cfg.weight_decay)
 
 
-def lr_factor(cfg: SchedulerCfg, total_iters: int) -> Callable[[int], float]:
-    """Factor of the base LR at (0-based) iteration ``it``."""
+def lr_factor(cfg: SchedulerCfg, total_iters: int, peak_ratio: float = 1.0
+              ) -> Callable[[int], float]:
+    """Factor of the base LR at (0-based) iteration ``it``; ``peak_ratio`` is a cyclic
+    schedule's ``max_lr`` over the base LR."""
     period = cfg.period or total_iters
 
     def factor(it: int) -> float:
         if cfg.warmup_iters and it < cfg.warmup_iters:
             return (it + 1) / cfg.warmup_iters
+        pos = it - cfg.warmup_iters
         if cfg.type == "multistep":
             return cfg.gamma ** sum(it >= m for m in cfg.milestones)
         if cfg.type == "cosine":
-            pos = it - cfg.warmup_iters
             pos = pos % period if cfg.restarts else min(pos, period)
             cos = 0.5 * (1 + math.cos(math.pi * pos / period))
             return cfg.eta_min_ratio + (1 - cfg.eta_min_ratio) * cos
+        if cfg.type == "cyclic":
+            triangle = 1 - abs(2 * (pos % period) / period - 1)
+            return 1 + (peak_ratio - 1) * triangle
         return 1.0
 
     return factor
 
 
-def build_scheduler(optimizer, cfg: SchedulerCfg | None, total_iters: int):
-    base = lr_factor(cfg or SchedulerCfg(), total_iters)
+def build_scheduler(optimizer, cfg: SchedulerCfg | None, total_iters: int,
+                    key: str = "train.schedulers"):
+    """One LambdaLR over the optimizer's groups (each frozen for its ``frozen_iters``)."""
+    cfg = cfg or SchedulerCfg()
+    if cfg.type == "cyclic" and (cfg.max_lr is None or not cfg.period or cfg.period < 2):
+        raise ValueError(f"{key}: a cyclic schedule needs max_lr and a period of at least 2 "
+                         f"iterations, got max_lr={cfg.max_lr}, period={cfg.period}")
+    first = optimizer.param_groups[0]
+    base_lr = first["lr"] / first["lr_mult"]  # the optimizer's configured lr
+    base = lr_factor(cfg, total_iters, (cfg.max_lr or base_lr) / base_lr)
 
     def for_group(group: dict) -> Callable[[int], float]:
         frozen = group["frozen_iters"]

@@ -20,15 +20,18 @@ from vsr.engine.builders import build_evaluator
 from vsr.engine.device import resolve_device
 from vsr.engine.distributed import (
     DistInfo,
-    all_reduce_mean,
+    all_ranks,
     barrier,
-    broadcast_parameters,
+    broadcast_state,
     init_distributed,
-    max_parameter_difference,
+    max_rank_difference,
+    mean_over_ranks,
+    wrap_ddp,
 )
 from vsr.engine.ema import EMA
 from vsr.engine.logging import RunLog, get_logger
 from vsr.engine.optim import build_optimizer, build_scheduler
+from vsr.engine.sync_bn import convert_batchnorm
 from vsr.io.image import atomic_write_bytes
 from vsr.registry import DATASETS, MODELS
 
@@ -36,25 +39,34 @@ _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class _StepContext:
-    """What ``training_step`` calls to step an optimizer (see ``vsr.models.base.StepContext``)."""
+    """What ``training_step`` calls (see ``vsr.models.base.StepContext``)."""
 
     def __init__(self, trainer: Trainer) -> None:
         self._t = trainer
         self.iteration = 0
+        self.nets = trainer.ddp_nets
+        self.stepped: dict[str, int] = {}
 
     def optimize(self, optimizer: str, loss: torch.Tensor) -> None:
         t = self._t
-        opt, scaler = t.optimizers[optimizer], t.scalers[optimizer]
+        opt, scaler, params = t.optimizers[optimizer], t.scalers[optimizer], t.params[optimizer]
         with torch.autocast(t.device.type, enabled=False):
-            scaler.scale(loss).backward()
-        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
-        all_reduce_mean([p.grad for p in params], t.dist.world_size)
-        if t.train_cfg.grad_clip:
+            # gradients of this loss reach this optimizer's parameters only
+            torch.autograd.backward(scaler.scale(loss), inputs=params)
+        clip = t.train_cfg.optimizers[optimizer].grad_clip or t.train_cfg.grad_clip
+        if clip:
             scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(params, t.train_cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, clip)
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)
+        self.stepped[optimizer] = self.stepped.get(optimizer, 0) + 1
+
+    def agree(self, flag: bool) -> bool:
+        return all_ranks(flag)
+
+    def mean(self, value: float) -> float:
+        return mean_over_ranks(torch.tensor([float(value)], dtype=torch.float64)).item()
 
 
 class Trainer:
@@ -77,16 +89,26 @@ class Trainer:
         self.model = MODELS.build(cfg.model)
         if cfg.weights:  # fine-tuning: start from pretrained weights (a resume overrides them)
             ckpt.load_weights(self.model.net, cfg.weights)
-        self.model.to(self.device)
-        broadcast_parameters(self.model)
-        groups = self.model.optimizer_params()
-        if set(groups) != set(self.train_cfg.optimizers):
-            raise ValueError(f"train.optimizers must name exactly {sorted(groups)} for "
+        nets = self.model.trainable()
+        if set(nets) != set(self.train_cfg.optimizers):
+            raise ValueError(f"train.optimizers must name exactly {sorted(nets)} for "
                              f"{cfg.model['type']}, got {sorted(self.train_cfg.optimizers)}")
+        if self.train_cfg.sync_bn and self.dist.enabled:
+            nets = {name: convert_batchnorm(net) for name, net in nets.items()}
+        self.model.to(self.device)
+        broadcast_state(self.model)
+        named = {n: [(k, p) for k, p in net.named_parameters() if p.requires_grad]
+                 for n, net in nets.items()}
+        _check_disjoint(named)
+        self.params = {n: [p for _, p in ps] for n, ps in named.items()}
+        self.ddp_nets = {n: wrap_ddp(net, self.device, self.train_cfg.find_unused_parameters)
+                         for n, net in nets.items()}
+        self.nets = nets
         total = self.train_cfg.total_iters
-        self.optimizers = {n: build_optimizer(groups[n], c)
+        self.optimizers = {n: build_optimizer(named[n], c)
                            for n, c in self.train_cfg.optimizers.items()}
-        self.schedulers = {n: build_scheduler(o, self.train_cfg.schedulers.get(n), total)
+        self.schedulers = {n: build_scheduler(o, self.train_cfg.schedulers.get(n), total,
+                                              f"train.schedulers.{n}")
                            for n, o in self.optimizers.items()}
         fp16 = self.train_cfg.amp == "fp16"
         self.scalers = {n: torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -118,7 +140,7 @@ class Trainer:
             ckpt.MARKER: True,
             "iteration": self.iteration,
             "model": self.model.state_dict(),  # the inference net's weights are its "net.*"
-            "ema": self.ema.net.state_dict() if self.ema else None,
+            "ema": self.ema.state_dict() if self.ema else None,
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
             "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
@@ -135,7 +157,7 @@ class Trainer:
                              f"pretrained weights instead)")
         self.model.load_state_dict(state["model"])
         if self.ema and state["ema"] is not None:
-            self.ema.net.load_state_dict(state["ema"])
+            self.ema.load_state_dict(state["ema"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
             self.schedulers[name].load_state_dict(state["schedulers"][name])
@@ -186,8 +208,12 @@ class Trainer:
             batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
                      for k, v in next(batches).items()}
             ctx.iteration = self.iteration
+            ctx.stepped = {}
             with self._autocast():
                 logs = self.model.training_step(batch, ctx)
+            if len(self.optimizers) > 1:  # how often each network was updated (TecoGAN's D)
+                logs = {**logs, **{f"updated/{n}": float(n in ctx.stepped)
+                                   for n in self.optimizers}}
             for scheduler in self.schedulers.values():
                 scheduler.step()
             self.iteration += 1
@@ -207,18 +233,13 @@ class Trainer:
         bar.close()
         self.run_log.close()
         if self.dist.enabled:
-            diff = max_parameter_difference(self.model)
-            if diff != 0.0:
-                raise RuntimeError(f"ranks diverged: parameters differ by up to {diff:g}")
-            self.logger.info(f"parameters identical on {self.dist.world_size} ranks "
-                             f"(max |difference| {diff:g})")
+            self._check_ranks_agree()
         barrier()
         return scores
 
     def _log(self, window: dict[str, list[float]], since: int, tick: float, bar) -> float:
         means = torch.tensor([sum(v) / len(v) for v in window.values()], dtype=torch.float64)
-        all_reduce_mean([means], self.dist.world_size)
-        values = dict(zip(window, means.tolist()))
+        values = dict(zip(window, mean_over_ranks(means).tolist()))
         now = time.perf_counter()
         for name, opt in self.optimizers.items():
             values[f"lr/{name}"] = opt.param_groups[0]["lr"]
@@ -228,6 +249,18 @@ class Trainer:
         text = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
         self.logger.info(f"iter {self.iteration}/{self.train_cfg.total_iters}: {text}")
         return now
+
+    def _check_ranks_agree(self) -> None:
+        """Parameters must be equal on every rank; buffers (BatchNorm statistics) are equal
+        after rank 0's are broadcast, as DDP does before every forward."""
+        for net in self.nets.values():
+            broadcast_state(net, buffers_only=True)
+        params = max_rank_difference([p for p in self.model.parameters()])
+        buffers = max_rank_difference([b for b in self.model.buffers()])
+        if params != 0.0 or buffers != 0.0:
+            raise RuntimeError(f"ranks diverged: parameters differ by up to {params:g}, "
+                               f"buffers by up to {buffers:g}")
+        self.logger.info(f"parameters and buffers identical on {self.dist.world_size} ranks")
 
     def _validate(self) -> dict[str, dict]:
         scores: dict[str, dict] = {}
@@ -263,3 +296,14 @@ class Trainer:
             self.best = value
             ckpt.atomic_torch_save(self._state(), self.ckpt_dir / "best.pth")
             self.logger.info(f"new best {key} = {value:.4f} at iteration {self.iteration}")
+
+
+def _check_disjoint(named: dict[str, list[tuple[str, torch.nn.Parameter]]]) -> None:
+    """One parameter belongs to one optimizer: otherwise two losses would update it."""
+    owner: dict[int, str] = {}
+    for name, params in named.items():
+        for key, param in params:
+            if id(param) in owner:
+                raise ValueError(f"parameter {key} is trained by both optimizers "
+                                 f"{owner[id(param)]} and {name}")
+            owner[id(param)] = name

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from torch import Tensor, nn
 
-from vsr.archs.sequence import run_clip
 from vsr.models.base import StepContext, VSRModel
+from vsr.models.clip import ClipRunner
 from vsr.registry import ARCHS, LOSSES, MODELS
 
 
@@ -21,13 +21,15 @@ class SupervisedVSR(VSRModel):
     ) -> None:
         super().__init__()
         self.net = ARCHS.build(arch)
+        # not a registered submodule: its weights are ``net``'s, saved once under ``net.``
+        object.__setattr__(self, "generator", ClipRunner(self.net))
         self.loss = LOSSES.build(loss or {"type": "L1Loss"})
 
-    def optimizer_params(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
-        return {"generator": [(n, p) for n, p in self.net.named_parameters() if p.requires_grad]}
+    def trainable(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator}
 
     def training_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, float]:
-        sr = run_clip(self.net, batch["lr"])
-        loss = self.loss(sr, batch["gt"])
+        sr, _ = ctx.nets["generator"](batch["lr"], batch.get("conditions"))
+        loss = self.loss(sr, self.generator.targets(batch["gt"]))
         ctx.optimize("generator", loss)
         return {"loss": loss.item()}

@@ -1,0 +1,58 @@
+"""Reading weight files safely (tensors only, never pickled code) and fitting them to a network
+strictly, for every layer that loads weights: archs (frozen pretrained parts such as FlowNet2-SD
+or SpyNet) and the engine (checkpoints, released models)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+_FOREIGN_WRAPPERS = ("state_dict", "params", "model")
+
+
+def read_weights_file(path: str | os.PathLike) -> dict:
+    """The tensors of a ``torch.save`` file, loaded with ``weights_only=True`` on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt or foreign pickle: say which file
+        raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
+
+
+def foreign_state_dict(ckpt: Mapping[str, Any]) -> dict:
+    """The state dict of a file another code base saved: unwrapped from a key such as
+    ``state_dict`` (PyTorch tools, FlowNet2's ``.pth.tar``), ``params`` (BasicSR, KAIR) or
+    ``model``, and without the ``module.`` prefix of ``nn.DataParallel``."""
+    for wrapper in _FOREIGN_WRAPPERS:
+        if isinstance(ckpt.get(wrapper), Mapping):
+            ckpt = ckpt[wrapper]
+            break
+    return {key.removeprefix("module."): value for key, value in ckpt.items()}
+
+
+def load_state_strict(net: nn.Module, state: Mapping[str, torch.Tensor],
+                      source: str | os.PathLike) -> None:
+    """Load ``state`` into ``net``, naming missing and unexpected keys and shape mismatches."""
+    own = net.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing[:8]}{'…' if len(missing) > 8 else ''}")
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected[:8]}{'…' if len(unexpected) > 8 else ''}")
+        if wrong:
+            parts.append("shape mismatch " + ", ".join(
+                f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                for k in wrong[:4]))
+        raise ValueError(f"weights {source} do not fit {type(net).__name__}: " + "; ".join(parts))
+    net.load_state_dict(state)
