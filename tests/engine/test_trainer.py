@@ -107,16 +107,36 @@ def test_torchrun_two_processes_end_with_identical_parameters(tmp_path, clips):
     assert "parameters and buffers identical on 2 ranks" in log
 
 
+def _short_run_psnr(tmp_path, clips, amp: str) -> float:
+    """Validation PSNR after 40 iterations at lr 1e-2 (constant) with ``amp``."""
+    folder = tmp_path / amp
+    folder.mkdir()
+    cfg = load_experiment(_config(folder, clips, amp=amp, total_iters=40, grad_clip=0.5),
+                          ["train.dataset.type=GTVideoFolder", "train.val_every=40",
+                           "train.optimizers.generator.lr=0.01", "train.schedulers={}"])
+    return Trainer(cfg).train()["t"]["PSNR"]
+
+
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
-def test_amp_training_runs_and_learns(tmp_path, clips, amp):
-    cfg = load_experiment(_config(tmp_path, clips, amp=amp, total_iters=8, grad_clip=0.5),
-                          ["train.dataset.type=GTVideoFolder", "train.val_every=8"])
-    scores = Trainer(cfg).train()
-    logged = read_scalars(tmp_path / "exp" / "run" / "metrics.jsonl")
+def test_amp_training_learns_as_fp32_does(tmp_path, clips, amp):
+    """40 iterations lift ELSR from its near-black start (7.8 dB, the all-black output's score)
+    to about 21 dB in fp32 (measured: fp32 21.4, bf16 21.3, fp16 21.7 dB); AMP must do the same
+    within 1 dB. A broken scaler or autocast (no update, NaN, wrong dtype) fails this."""
+    from vsr.archs.elsr import ELSR
+    from vsr.engine.builders import build_evaluator
+
+    cfg = load_experiment(_config(tmp_path, clips), ["train.dataset.type=GTVideoFolder"])
+    torch.manual_seed(1)
+    untrained = build_evaluator(cfg.test, tmp_path / "init", "cpu", log=lambda _: None)
+    start = untrained.evaluate(ELSR(4))["t"]["PSNR"]
+    reference = _short_run_psnr(tmp_path, clips, "none")
+    psnr = _short_run_psnr(tmp_path, clips, amp)
+    assert reference > start + 10
+    assert psnr == pytest.approx(reference, abs=1.0)
+    logged = read_scalars(tmp_path / amp / "exp" / "run" / "metrics.jsonl")
     assert all(torch.isfinite(torch.tensor(v["loss"])) for v in logged.values() if "loss" in v)
-    assert scores["t"]["PSNR"] > 5
-    assert (tmp_path / "exp" / "run" / "val" / "results" / "t.md").is_file()
-    assert list((tmp_path / "exp" / "run" / "tb").glob("events.out.tfevents.*"))
+    assert (tmp_path / amp / "exp" / "run" / "val" / "results" / "t.md").is_file()
+    assert list((tmp_path / amp / "exp" / "run" / "tb").glob("events.out.tfevents.*"))
 
 
 def test_best_checkpoint_and_resolved_config(tmp_path, clips):

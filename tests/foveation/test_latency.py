@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -65,7 +66,20 @@ def test_timer_steps_and_warmup() -> None:
     model = timer.build([1, 4, 7], [list(TINY), [24, 24], [16, 16]])
     assert len(timer.time_model(model, 3)) == 3
     assert timer.state is not None and timer.state.rrn[1].shape == (1, 3, *TINY)
-    assert all(t > 0 for t in timer.time_model(model, 2))
+    # each time is one step's wall time, warm-up excluded: a step made 30 ms slower shows it
+    calls = []
+    step = model.step
+
+    def slow_step(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.03)
+        return step(*args, **kwargs)
+
+    model.step = slow_step
+    fast = timer.time_model(timer.build([2], [list(TINY)]), 4)
+    times = timer.time_model(model, 2)
+    assert len(calls) == 2  # already warmed up: no extra steps
+    assert all(30 <= t < 30 + 20 * max(fast) + 50 for t in times)
 
 
 @pytest.mark.parametrize("design", ["fast", "original"])

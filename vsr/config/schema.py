@@ -13,10 +13,21 @@ import dataclasses
 import inspect
 import types
 import typing
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from vsr.config.loader import ConfigError, Provenance
 from vsr.registry import Registry, RegistryError
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """Marks a parameter that names a local file which must exist when the config is loaded, e.g.
+    ``Annotated[str | None, LocalFile("pretrained FlowNet2-SD weights")]``: vsr downloads
+    nothing, so a missing file is reported at once with the config key that names it."""
+
+    what: str
 
 
 def _fail(prov: Provenance, dotted: str, message: str) -> ConfigError:
@@ -43,6 +54,10 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         registry = next((e for e in extras if isinstance(e, Registry)), None)
         if registry is not None:
             return check_spec(value, registry, dotted, prov)
+        local = next((e for e in extras if isinstance(e, LocalFile)), None)
+        if local is not None and value is not None and not Path(str(value)).is_file():
+            raise _fail(prov, dotted, f"{local.what} not found: {value} (nothing is downloaded: "
+                                      f"place the file there or point this key to it)")
         return check_value(value, base, dotted, prov)
     if origin in (Union, types.UnionType):
         options = get_args(tp)
