@@ -7,7 +7,7 @@ explicit flat all-reduce after backward that vsr used before.
 The script re-launches itself under ``torch.distributed.run`` for the two-rank modes. Each mode
 trains the same RRN-3L (seeded) on the same per-rank batches; times are medians over the timed
 iterations after 2 warm-up ones. Two ranks on a 2-core machine get 1 thread each, the single
-process 2 threads (and, for reference, 1); throughput is in samples (clips) per second over all ranks.
+process 2 threads (and, for reference, 1); throughput is in clips per second over all ranks.
 """
 
 from __future__ import annotations
