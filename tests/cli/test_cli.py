@@ -193,6 +193,7 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
     record = json.loads((tmp_path / "focas25_eyetracking" / "results" / "HD.json").read_text())
     assert [c["name"] for c in record["clips"]] == [
         "BigBuckBunny1_s128x72p25n5v0/observer5", "BigBuckBunny1_s128x72p25n5v0/observer6"]
+    assert record["averaging"].startswith("mean over frames per 50-frame segment")
     ewpsnr, focas_norm = record["average"]["EWPSNR"], record["average"]["EWPSNR_focas"]
     assert focas_norm - ewpsnr == pytest.approx(10 * np.log10(72 * 128), abs=1e-6)
     rows = (tmp_path / "focas25_eyetracking" / "results" / "HD" /

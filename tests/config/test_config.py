@@ -86,3 +86,25 @@ def test_overrides_never_evaluate(tmp_path):
     assert cfg.notes == "__import__('os').system('false')"
     with pytest.raises(ConfigError, match="a.b.c=value"):
         load_experiment(path, ["seed"])
+
+
+def test_every_shipped_config_loads_and_its_metrics_build():
+    """Each config under configs/ validates and its metrics build (no data is read); the FOCAS
+    eyetracking config averages per 50-frame segment as the original does."""
+    from pathlib import Path
+
+    from vsr.registry import METRICS
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    paths = sorted(p for p in root.rglob("*.yaml") if "_base_" not in p.parts)
+    assert len(paths) >= 10
+    for path in paths:
+        cfg = load_experiment(path)
+        if cfg.test is not None:
+            for spec in cfg.test.metrics.values():
+                METRICS.build(spec)
+    focas = load_experiment(root / "focas" / "focas25_eyetracking.yaml").test
+    assert (focas.averaging, focas.segment_frames) == ("segment", 50)
+    assert load_experiment(root / "rrn" / "rrn_3l_x4_vid4_bd.yaml").test.averaging == "clip"
+    with pytest.raises(ConfigError, match="averaging"):
+        load_experiment(root / "rrn" / "rrn_3l_x4_vid4_bd.yaml", ["test.averaging=video"])

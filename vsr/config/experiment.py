@@ -93,6 +93,10 @@ class TestCfg:
     draw_overlay: bool = False  # saved frames/videos show what the arch did (FOCAS: gaze, regions)
     batch_frames: int = 8  # frames per forward for frame/window models
     chunk_frames: int = 16  # clip models: frames per chunk (with overlap) when streaming
+    # how frame values become a set's number: per clip then over clips, over all frames of the
+    # set, or per segment of ``segment_frames`` frames, then segments, then clips (FOCAS)
+    averaging: Literal["clip", "frame", "segment"] = "clip"
+    segment_frames: int = 50
 
 
 @dataclass

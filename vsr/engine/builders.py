@@ -8,6 +8,7 @@ import torch
 
 from vsr.config.experiment import TestCfg
 from vsr.engine.evaluator import Evaluator
+from vsr.metrics.protocol import Averaging
 from vsr.registry import DATASETS, METRICS
 
 
@@ -16,4 +17,5 @@ def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=prin
     metrics = {name: METRICS.build(spec) for name, spec in test.metrics.items()}
     return Evaluator(datasets, metrics, out_dir, device, test.save_images, test.batch_frames,
                      test.chunk_frames, log, save_video=test.save_video,
-                     draw_overlay=test.draw_overlay)
+                     draw_overlay=test.draw_overlay,
+                     averaging=Averaging(test.averaging, test.segment_frames))

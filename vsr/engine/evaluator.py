@@ -1,5 +1,7 @@
 """The one evaluation loop: clip by clip, frame by frame, metrics streamed, nothing of a test set
-held in memory. Averages per clip, then over clips, and writes a results table per dataset."""
+held in memory (at most the previous SR/GT frame pair, for temporal metrics). Drives every metric
+through the sequence protocol of ``vsr.metrics.sequence``, pools the values as the ``Averaging``
+says, and writes a results table per dataset that states both."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from torch import nn
 from vsr.archs.sequence import FrameTimer, frame_conditions, stream
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
+from vsr.metrics.protocol import Averaging
+from vsr.metrics.sequence import SequenceMetric, as_sequence_metric
 
 
 @dataclass
@@ -27,25 +31,34 @@ class ClipResult:
     name: str
     num_frames: int
     per_frame: dict[str, list[float | None]] = field(default_factory=dict)
+    # a metric's end_clip value; None: the clip's value is pooled from its frame values
+    clip_values: dict[str, float | None] = field(default_factory=dict)
+    frames_given: dict[str, int] = field(default_factory=dict)  # frames each metric was given
     seconds: float = 0.0  # wall time of the clip, IO included
     model_seconds: list[float] = field(default_factory=list)  # the model's time per frame
 
     @property
     def scored(self) -> bool:
-        """Whether any frame was scored (a clip without GT has no scores)."""
-        return any(v is not None for values in self.per_frame.values() for v in values)
+        """Whether any metric was given a frame (a clip without GT has no scores)."""
+        return any(self.frames_given.values())
 
-    def mean(self, metric: str) -> float:
-        values = [v for v in self.per_frame[metric] if v is not None]
-        return sum(values) / len(values) if values else math.nan
+    def value(self, metric: str, averaging: Averaging) -> float:
+        """The clip's value of ``metric`` under ``averaging``."""
+        clip_value = self.clip_values.get(metric)
+        return clip_value if clip_value is not None else averaging.clip_value(
+            self.per_frame[metric])
+
+    def weight(self, metric: str) -> int:
+        """How many frames the clip's value stands for when averaging over all frames."""
+        if self.clip_values.get(metric) is not None:
+            return self.frames_given.get(metric, 0)
+        return sum(v is not None for v in self.per_frame[metric])
 
 
-def _counts(metric: object, index: int, num_frames: int) -> bool:
+def _scores_frame(metric: SequenceMetric, index: int, num_frames: int) -> bool:
     """Whether frame ``index`` is scored under the metric's protocol (frames skipped at ends)."""
     protocol = getattr(metric, "protocol", None)
-    first = getattr(protocol, "skip_first", 0)
-    last = getattr(protocol, "skip_last", 0)
-    return first <= index < num_frames - last
+    return protocol is None or protocol.scores_frame(index, num_frames)
 
 
 class Evaluator:
@@ -61,9 +74,11 @@ class Evaluator:
         log: Callable[[str], None] = print,
         save_video: bool = False,
         draw_overlay: bool = False,
+        averaging: Averaging | None = None,
     ) -> None:
         self.datasets = datasets
-        self.metrics = metrics
+        self.metrics = {name: as_sequence_metric(m) for name, m in metrics.items()}
+        self.averaging = averaging if averaging is not None else Averaging()
         self.out_dir = Path(out_dir)
         self.device = device
         self.save_images = save_images
@@ -106,6 +121,10 @@ class Evaluator:
         srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
                      conditions=frame_conditions(net, conditions), timer=timer)
         index = -1
+        if gt_iter is not None:
+            for metric in self.metrics.values():
+                metric.begin_clip()
+        prev_sr = prev_gt = None  # the only frames held: what temporal metrics compare against
         # A clip that fails part-way leaves no video behind.
         with open_frame_sink(video_path, clip.fps or 25) if self.save_video else nullcontext() \
                 as video:
@@ -116,7 +135,9 @@ class Evaluator:
                     raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame "
                                      f"{index}, but the LR clip goes on")
                 if gt is not None:
-                    self._score_frame(result, ds_name, clip, index, sr, gt, frame_conds)
+                    self._score_frame(result, ds_name, clip, index, (sr, gt, prev_sr, prev_gt),
+                                      frame_conds)
+                    prev_sr, prev_gt = sr, gt
                 if save or video is not None:
                     frame = tensor_to_frame(sr)
                     if overlay is not None:
@@ -131,26 +152,40 @@ class Evaluator:
         result.num_frames = index + 1
         result.seconds = time.perf_counter() - start
         result.model_seconds = timer.seconds
+        if gt_iter is not None:
+            self._end_clip(result, ds_name)
         if self.metrics and gt_iter is not None:
-            means = ", ".join(f"{m} {result.mean(m):.4f}" for m in self.metrics)
+            means = ", ".join(f"{m} {result.value(m, self.averaging):.4f}" for m in self.metrics)
             self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
         return result
 
-    def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, sr, gt,
+    def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, frames: tuple,
                      conditions: dict) -> None:
+        """Give (sr, gt, prev_sr, prev_gt) to every metric that scores frame ``index``."""
+        sr, gt = frames[:2]
         if gt.shape != sr.shape:
             raise ValueError(f"{ds_name}/{clip.name} frame {index}: SR {tuple(sr.shape)} "
                              f"and GT {tuple(gt.shape)} differ in size")
         for name, metric in self.metrics.items():
-            if not _counts(metric, index, clip.num_frames):
+            if not _scores_frame(metric, index, clip.num_frames):
                 result.per_frame[name].append(None)
             else:
-                wanted = {c: conditions[c] for c in getattr(metric, "conditions", ())}
-                result.per_frame[name].append(metric(sr, gt, **wanted))
+                wanted = {c: conditions[c] for c in metric.conditions}
+                result.per_frame[name].append(metric.frame(*frames, **wanted))
+                result.frames_given[name] = result.frames_given.get(name, 0) + 1
+
+    def _end_clip(self, result: ClipResult, ds_name: str) -> None:
+        for name, metric in self.metrics.items():
+            value = metric.end_clip()
+            if value is not None and self.averaging.mode == "segment":
+                raise ValueError(f"metric {name} gives one value per clip ({ds_name}/"
+                                 f"{result.name}); segment averaging needs per-frame values")
+            result.clip_values[name] = value
 
     def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
         scored = [c for c in clips if c.scored]
-        average = {m: (sum(c.mean(m) for c in scored) / len(scored) if scored else math.nan)
+        averaging = self.averaging
+        average = {m: averaging.over_clips([(c.value(m, averaging), c.weight(m)) for c in scored])
                    for m in self.metrics}
         protocols = {m: (metric.protocol.describe() if hasattr(metric, "protocol") else "")
                      for m, metric in self.metrics.items()}
@@ -158,7 +193,7 @@ class Evaluator:
         seconds = sum(c.seconds for c in clips)
         record = {
             "dataset": ds_name,
-            "averaging": "mean over frames per clip, then mean over clips",
+            "averaging": averaging.describe(),
             "protocols": protocols,
             "average": average,
             "frames": frames,
@@ -166,8 +201,9 @@ class Evaluator:
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
                        "model_ms_median": (1000 * statistics.median(c.model_seconds)
                                            if c.model_seconds else math.nan),
-                       "mean": {m: c.mean(m) for m in self.metrics},
-                       "per_frame": c.per_frame} for c in clips],
+                       "mean": {m: c.value(m, averaging) for m in self.metrics},
+                       "per_frame": c.per_frame,
+                       **_segments(c, averaging)} for c in clips],
         }
         folder = self.out_dir / "results"
         for clip in clips:  # one row per frame: what a plot of latency and quality needs
@@ -176,6 +212,13 @@ class Evaluator:
                            json.dumps(record, indent=1, allow_nan=True).encode())
         atomic_write_bytes(folder / f"{ds_name}.md", _markdown(record, list(self.metrics)).encode())
         return average
+
+
+def _segments(clip: ClipResult, averaging: Averaging) -> dict:
+    """Under segment averaging, each clip's segment means (what its value averages)."""
+    if averaging.mode != "segment":
+        return {}
+    return {"per_segment": {m: averaging.segment_means(v) for m, v in clip.per_frame.items()}}
 
 
 def _frame_csv(clip: ClipResult) -> str:

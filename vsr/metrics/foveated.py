@@ -37,19 +37,20 @@ class FoveatedMetric(FrameMetric):
         super().__init__(protocol, **protocol_kwargs)
 
     def gaze_on_plane(self, gaze: Gaze | None, height: int, width: int) -> tuple[float, float]:
-        """Gaze in the coordinates of the (cropped) metric plane; frame centre when ``None``."""
+        """Gaze in the coordinates of the (cropped) metric plane of a ``height`` × ``width``
+        frame; the plane's centre when ``None``."""
+        top, left, h, w = self.protocol.crop_box(height, width)
         if gaze is None:
-            return float(height // 2), float(width // 2)
+            return float(h // 2), float(w // 2)
         values = torch.as_tensor(gaze, dtype=torch.float64).flatten().tolist()
         if len(values) != 2 or not all(math.isfinite(v) for v in values):
             raise ValueError(f"gaze must be two finite numbers (h, w), got {gaze!r}")
-        c = self.protocol.crop_border
-        return values[0] - c, values[1] - c
+        return values[0] - top, values[1] - left
 
     def __call__(self, sr: Tensor, gt: Tensor, gaze: Gaze | None = None) -> float:
         """The metric for one SR frame against its GT frame (both (C, H, W) in [0, 1])."""
         x, y = self.prepare(sr, gt)
-        return self.compute(x, y, self.gaze_on_plane(gaze, *x.shape[-2:]))
+        return self.compute(x, y, self.gaze_on_plane(gaze, *sr.shape[-2:]))
 
     def compute(self, sr: Tensor, gt: Tensor, gaze: tuple[float, float]) -> float:
         raise NotImplementedError
@@ -91,7 +92,7 @@ class EWPSNR(FoveatedMetric):
     def ewmse(self, sr: Tensor, gt: Tensor, gaze: Gaze | None = None) -> float:
         """The eye-tracking-weighted MSE on [0, 255], under this metric's normalisation."""
         x, y = self.prepare(sr, gt)
-        return self._ewmse(x, y, self.gaze_on_plane(gaze, *x.shape[-2:]))
+        return self._ewmse(x, y, self.gaze_on_plane(gaze, *sr.shape[-2:]))
 
     def _ewmse(self, sr: Tensor, gt: Tensor, gaze: tuple[float, float]) -> float:
         height, width = sr.shape[-2:]
@@ -165,7 +166,7 @@ class FWQI(FoveatedMetric):
     ) -> tuple[float, list[float]]:
         """FWQI and the per-subband indices [LL, (H, V, D) of levels 3, 2, 1] (first channel)."""
         x, y = self.prepare(sr, gt)
-        g = self.gaze_on_plane(gaze, *x.shape[-2:])
+        g = self.gaze_on_plane(gaze, *sr.shape[-2:])
         num, den = self._sums(x[0].numpy(), y[0].numpy(), g)
         return float(num.sum() / den.sum()), (num / den).tolist()
 

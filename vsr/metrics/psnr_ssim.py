@@ -21,7 +21,8 @@ from vsr.registry import METRICS
 
 
 class FrameMetric:
-    """Base for per-frame metrics: applies the protocol's rounding, channel and crop."""
+    """Base for per-frame metrics: applies the protocol's rounding, channel and crop (rounding
+    and Y are per pixel, so the crop's place among them does not change the result)."""
 
     kwargs_schema = Protocol  # config keys beyond ``protocol`` are Protocol fields
 
@@ -44,10 +45,7 @@ class FrameMetric:
             x = to_uint8_grid(x) if p.round_to_8bit else x * 255
             if p.channel == "y":
                 x = rgb_to_y(x, p.y_formula)
-            if p.crop_border:
-                c = p.crop_border
-                x = x[:, c:-c, c:-c]
-            planes.append(x)
+            planes.append(p.crop(x))
         return planes[0], planes[1]
 
     def compute(self, sr: Tensor, gt: Tensor) -> float:
