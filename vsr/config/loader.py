@@ -65,7 +65,7 @@ def _merge(base: dict, update: dict, prov: Provenance, source: str, prefix: str 
     return out
 
 
-def _one_line(exc: Exception) -> str:
+def one_line(exc: Exception) -> str:
     """PyYAML's multi-line message (problem, then where) as one line."""
     return " ".join(str(exc).split())
 
@@ -76,7 +76,7 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {_one_line(exc)}") from None
+        raise ConfigError(f"{path}: invalid YAML: {one_line(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -111,7 +111,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {text!r}: value is not valid YAML: {_one_line(exc)}") from None
+        raise ConfigError(f"override {text!r}: value is not valid YAML: {one_line(exc)}") from None
     return key.split("."), value
 
 
@@ -147,7 +147,7 @@ def load_config_text(text: str, source: str = "<string>") -> tuple[dict, Provena
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {_one_line(exc)}") from None
+        raise ConfigError(f"{source}: invalid YAML: {one_line(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping")
     return config_from_data(data, source)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vsr.errors import CheckpointError
 from vsr.io.image import atomic_write_bytes
 
 MARKER = "vsr_checkpoint"
@@ -69,13 +70,32 @@ def prune_checkpoints(folder: Path, keep_last: int) -> None:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The file's contents, loaded with ``weights_only=True`` and never otherwise: a file that
+    needs more than tensors and plain containers is refused, not unpickled."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign pickle: say which file
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's message would advise weights_only=False: we never do
+        problem = _load_problem(exc)
+        raise CheckpointError(f"{path} is not a readable checkpoint: {problem}") from None
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f"{path} is not a readable checkpoint: it holds a "
+                              f"{type(ckpt).__name__}, not a mapping of weights")
+    return ckpt
+
+
+def _load_problem(exc: Exception) -> str:
+    """What was wrong with the file, from torch's message, without its advice."""
+    text = str(exc)
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if unsafe and not unsafe[1].startswith("torch."):  # torch's own are allowed: a cut-off name
+        return (f"it holds a Python object ({unsafe[1]}) beyond tensors and plain containers, "
+                "which is not loaded since loading it could run code")
+    detail = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
+    first = detail[1] if detail else (text.strip().splitlines() or [type(exc).__name__])[0]
+    return f"truncated or corrupt ({first.split('. ')[0].rstrip('.')})"
 
 
 _FOREIGN_WRAPPERS = ("state_dict", "params", "model")
