@@ -102,7 +102,8 @@ def test_overrides_after_a_flag_are_overrides(tmp_path, capsys):
                      "total_iters": 10, "optimizers": {"net": {"lr": 1e-3}}}}
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert main(["train", "-c", str(path), "--resume", "auto", "train.total_iters=-5"]) == 2
+    assert main(["train", "-c", str(path), "seed=1", "--resume", "auto",
+                 "train.total_iters=-5"]) == 2
     assert _error(capsys) == ("error: command line: 'train.total_iters': expected a value > 0, "
                               "got -5")
     with pytest.raises(SystemExit) as info:
