@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # From the ground up; packages on one rank may not import each other.
 LAYERS: dict[str, int] = {
+    "errors": -1,  # the error and warning types everything raises
     "registry": 0,
     "io": 1, "config": 1,
     "archs": 2,

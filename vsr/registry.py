@@ -15,10 +15,12 @@ import pkgutil
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from vsr.errors import VSRError
+
 T = TypeVar("T")
 
 
-class RegistryError(KeyError):
+class RegistryError(VSRError, KeyError):
     """An unknown or duplicate registry name."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from vsr.config.loader import ConfigError
+from vsr.errors import VSRWarning
+
+MIN_R2 = 0.9  # a latency fit below this does not predict well enough to size a model by
+MAX_OVERRUN = 0.2  # a chosen model measured this much over its budget is worth a word
 
 
 def register(sub) -> None:
@@ -42,6 +50,52 @@ def register(sub) -> None:
     parser.set_defaults(func=run)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every flag, before any profiling: a bad one must not cost minutes of timing first."""
+    from vsr.foveation.latency import ORIGINAL_LEVELS
+    from vsr.foveation.quality import ORIGINAL_QUALITY
+
+    for flag, value in (("--latency", args.latency), ("--sigma", args.sigma)):
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{flag} must be a finite number > 0, got {value:g}")
+    for flag, value in (("--channels", args.channels), ("--repeats", args.repeats),
+                        ("--quality-frames", args.quality_frames)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
+    timed_depth = max(max(levels) for name, levels in ORIGINAL_LEVELS.items()
+                      if name.startswith("b"))
+    if args.depth < timed_depth:
+        raise ConfigError(f"--depth must be at least {timed_depth}: the latency design times "
+                          f"models with up to {timed_depth} blocks; got {args.depth}")
+    if not args.measure_quality and args.depth > len(ORIGINAL_QUALITY):
+        raise ConfigError(f"--depth {args.depth}: the original quality table covers depth <= "
+                          f"{len(ORIGINAL_QUALITY)}; use --measure-quality for deeper trunks")
+    if not 2 <= args.regions <= args.depth:
+        raise ConfigError(f"--regions must be between 2 (the full frame and one inner region) "
+                          f"and --depth ({args.depth}), got {args.regions}")
+    for flag, path in (("--weights", args.weights), ("--measure-quality", args.measure_quality),
+                       ("--base", args.base)):
+        if path is not None and not Path(path).exists():
+            raise ConfigError(f"{flag}: {path} not found")
+
+
+def warn_fit(r2: float) -> None:
+    if not r2 >= MIN_R2:
+        warnings.warn(f"the latency fit explains little of the timings (R² = {r2:.3f} < {MIN_R2}):"
+                      f" its predictions, and so the chosen model, are unreliable; re-profile "
+                      f"with --reprofile and more --repeats, on a quieter machine", VSRWarning,
+                      stacklevel=2)
+
+
+def warn_overrun(measured_ms: float, budget_ms: float) -> None:
+    if measured_ms > budget_ms * (1 + MAX_OVERRUN):
+        warnings.warn(f"the chosen model measured {measured_ms:.3f} ms, "
+                      f"{100 * (measured_ms / budget_ms - 1):.0f} % over the {budget_ms:g} ms "
+                      f"budget: the latency profile no longer matches this machine; re-profile "
+                      f"with --reprofile and more --repeats, on a quieter machine",
+                      VSRWarning, stacklevel=2)
+
+
 def run(args: argparse.Namespace) -> int:
     """``vsr allocate``: profile (or reuse the cache), solve, verify, write the config."""
     import yaml
@@ -59,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from vsr.foveation.latency import DTYPES, Timer, profile_latency
     from vsr.foveation.quality import ORIGINAL_QUALITY, measure_quality_table
 
+    check_args(args)
     start = time.perf_counter()
     resolution = parse_resolution(args.resolution)
     device = resolve_device(args.device)
@@ -70,12 +125,10 @@ def run(args: argparse.Namespace) -> int:
                                              progress)
         print("measured PSNR per depth: " + ", ".join(f"{p:.2f}" for p in psnrs))
         print("quality table: " + ", ".join(f"{q:.4f}" for q in table))
-    elif args.depth > len(ORIGINAL_QUALITY):
-        raise ValueError(f"the original quality table covers depth <= {len(ORIGINAL_QUALITY)}; "
-                         "use --measure-quality for deeper trunks")
     profile = profile_latency(resolution, args.design, device, args.dtype, args.channels,
                               args.depth, args.repeats, args.cache_dir, args.reprofile, progress)
     print(describe_fit(profile))
+    warn_fit(profile.fit.r2)
     allocation = allocate(args.latency, profile.fit, resolution, args.depth, args.regions,
                           table, args.sigma)
     best = allocation.best
@@ -91,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         error = 100 * (best.model_latency_ms - measured) / measured
         print(f"  measured latency {measured:.3f} ms (median of {repeats} steps) vs predicted "
               f"{best.model_latency_ms:.3f} ms ({error:+.1f} %)")
+        warn_overrun(measured, args.latency)
     if args.output:
         notes = (f"vsr allocate --latency {args.latency:g} at {resolution[0]}x{resolution[1]} on "
                  f"{profile.key['device']} ({profile.key['dtype']}, {profile.key['threads']} "

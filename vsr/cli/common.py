@@ -5,7 +5,24 @@ from __future__ import annotations
 import sys
 
 import torch
+import yaml
 from torch import nn
+
+from vsr.config.loader import ConfigError, Provenance, config_from_data, one_line
+
+
+def arch_config(text: str) -> tuple[dict, Provenance]:
+    """The config ``--arch`` stands for. The text is parsed as one YAML value of its own (a name
+    or a ``{type: ...}`` mapping), never spliced into config text, so it cannot set other keys."""
+    try:
+        arch = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--arch {text!r}: invalid YAML: {one_line(exc)}") from None
+    if not isinstance(arch, (str, dict)):
+        raise ConfigError(f"--arch {text!r}: expected an arch name or a mapping such as "
+                          f"'{{type: ELSR, scale: 4}}'")
+    return config_from_data({"name": "infer", "model": {"type": "SupervisedVSR", "arch": arch}},
+                            "--arch")
 
 
 def build_net(cfg, weights: str | None, device: torch.device) -> nn.Module:

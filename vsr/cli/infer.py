@@ -48,9 +48,9 @@ def _gaze_track(spec: str, source, net):
 
 def run(args: argparse.Namespace) -> int:
     from vsr.archs.sequence import frame_conditions, stream
-    from vsr.cli.common import build_net
+    from vsr.cli.common import arch_config, build_net
     from vsr.config.experiment import validate_experiment
-    from vsr.config.loader import apply_overrides, load_config, load_config_text
+    from vsr.config.loader import apply_overrides, load_config
     from vsr.engine.device import resolve_device
     from vsr.io.frames import frame_to_tensor, open_frame_sink, open_frame_source, tensor_to_frame
 
@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         raw, prov = load_config(args.config, args.overrides)
     else:
-        raw, prov = load_config_text(f"name: infer\nmodel: {{type: SupervisedVSR, arch: "
-                                     f"{args.arch}}}\n", "--arch")
+        raw, prov = arch_config(args.arch)
         raw = apply_overrides(raw, args.overrides, prov)
     cfg = validate_experiment(raw, prov)
     device = resolve_device(args.device or cfg.device)

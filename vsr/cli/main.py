@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
+import warnings
+from pathlib import Path
 
+import vsr
 from vsr.cli import allocate, infer, test, train
-from vsr.config.loader import ConfigError
+from vsr.errors import VSRError, VSRWarning
 
 COMMANDS = (train, test, infer, allocate)
+_PACKAGE = Path(vsr.__file__).resolve().parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,12 +25,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Overrides may come anywhere (``train -c x.yaml --resume auto lr=1``): argparse ends a
+    ``nargs='*'`` positional at the first flag, so what it leaves over that is not a flag joins
+    the overrides; an unknown ``--flag`` is still an error."""
+    args, extra = parser.parse_known_args(argv)
+    flags = [e for e in extra if e.startswith("-")]
+    if flags or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    return args
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Ours to report as one line: a ``VSRError``; an ``OSError`` (a missing file, a full disk);
+    a ``ValueError`` raised by vsr's own checks. Anything else — a ``RuntimeError`` from inside
+    torch, a ``ValueError`` from numpy — is a bug to show with its traceback."""
+    if isinstance(exc, (VSRError, OSError)):
+        return True
+    if isinstance(exc, ValueError):
+        frames = traceback.extract_tb(exc.__traceback__)
+        return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE)
+    return False
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, VSRWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _default_show_warning(message, category, filename, lineno, file, line)
+
+
+_default_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
+    debug = os.environ.get("VSR_DEBUG") == "1"
     try:
-        return args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError, OSError, KeyError) as exc:
-        if os.environ.get("VSR_DEBUG") == "1":
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning
+            return args.func(args)
+    except Exception as exc:
+        if debug or not is_input_error(exc):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from vsr.config.loader import Provenance, load_config
-from vsr.config.schema import build_dataclass, to_dict
+from vsr.config.schema import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PlainName,
+    PositiveFloat,
+    PositiveInt,
+    build_dataclass,
+    to_dict,
+)
 from vsr.registry import DATASETS, METRICS, MODELS
 
 
@@ -21,13 +29,13 @@ class ParamGroupCfg:
     frozen (LR 0) for the first ``frozen_iters`` iterations (e.g. RVRT's SpyNet)."""
 
     pattern: str
-    lr_mult: float = 1.0
-    frozen_iters: int = 0
+    lr_mult: NonNegativeFloat = 1.0
+    frozen_iters: NonNegativeInt = 0
 
 
 @dataclass
 class OptimizerCfg:
-    lr: float
+    lr: NonNegativeFloat
     type: Literal["Adam", "AdamW"] = "Adam"
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -43,19 +51,19 @@ class SchedulerCfg:
     iterations: up for half, down for half — VSRNet's recipe)."""
 
     type: Literal["constant", "multistep", "cosine", "cyclic"] = "constant"
-    warmup_iters: int = 0
+    warmup_iters: NonNegativeInt = 0
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.5
-    period: int | None = None  # cosine/cyclic: iterations of one cycle (cosine default: total)
-    max_lr: float | None = None  # cyclic: the LR at the middle of each cycle
+    period: PositiveInt | None = None  # cosine/cyclic: iterations of one cycle (cosine: total)
+    max_lr: PositiveFloat | None = None  # cyclic: the LR at the middle of each cycle
     eta_min_ratio: float = 0.0  # cosine: floor as a fraction of the base LR
     restarts: bool = False  # cosine: warm restarts every ``period``
 
 
 @dataclass
 class CheckpointCfg:
-    every: int = 1000
-    keep_last: int = 3
+    every: PositiveInt = 1000
+    keep_last: NonNegativeInt = 3
     best_metric: str | None = None  # "<dataset>/<metric>", e.g. "Vid4/PSNR"
     best_mode: Literal["max", "min"] = "max"
 
@@ -69,18 +77,18 @@ class EMACfg:
 @dataclass
 class TrainCfg:
     dataset: Annotated[dict, DATASETS]
-    batch_size: int
-    total_iters: int
+    batch_size: PositiveInt
+    total_iters: PositiveInt
     optimizers: dict[str, OptimizerCfg]
     schedulers: dict[str, SchedulerCfg] = field(default_factory=dict)
-    num_workers: int = 0
+    num_workers: NonNegativeInt = 0
     amp: Literal["none", "bf16", "fp16"] = "none"
-    grad_clip: float | None = None  # max gradient norm, for optimizers that set none of their own
+    grad_clip: PositiveFloat | None = None  # max gradient norm, for optimizers without their own
     sync_bn: bool = False  # BatchNorm statistics over the global batch of all ranks
     find_unused_parameters: bool = False  # DDP: a network may leave parameters unused in a step
     ema: EMACfg | None = None
-    log_every: int = 10
-    val_every: int | None = None  # validate on the ``test`` section every N iterations
+    log_every: PositiveInt = 10
+    val_every: PositiveInt | None = None  # validate on the ``test`` section every N iterations
     checkpoint: CheckpointCfg = field(default_factory=CheckpointCfg)
 
 
@@ -91,17 +99,17 @@ class TestCfg:
     save_images: bool = False  # SR frames as visual/<dataset>/<clip>/%08d.png
     save_video: bool = False  # SR of each clip as visual/<dataset>/<clip>.mp4 (H.264)
     draw_overlay: bool = False  # saved frames/videos show what the arch did (FOCAS: gaze, regions)
-    batch_frames: int = 8  # frames per forward for frame/window models
-    chunk_frames: int = 16  # clip models: frames per chunk (with overlap) when streaming
+    batch_frames: PositiveInt = 8  # frames per forward for frame/window models
+    chunk_frames: PositiveInt = 16  # clip models: frames per chunk (with overlap) when streaming
     # how frame values become a set's number: per clip then over clips, over all frames of the
     # set, or per segment of ``segment_frames`` frames, then segments, then clips (FOCAS)
     averaging: Literal["clip", "frame", "segment"] = "clip"
-    segment_frames: int = 50
+    segment_frames: PositiveInt = 50
 
 
 @dataclass
 class ExperimentCfg:
-    name: str
+    name: Annotated[str, PlainName]
     model: Annotated[dict, MODELS]
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"

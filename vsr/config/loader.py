@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
+from vsr.errors import VSRError
 
-class ConfigError(ValueError):
+
+class ConfigError(VSRError, ValueError):
     """A config that cannot be loaded or does not match its schema."""
 
 
@@ -30,10 +32,19 @@ class Provenance(dict):
 
 
 def _record(prov: Provenance, data: Any, prefix: str, source: str) -> None:
+    """``data`` replaces whatever was at ``prefix``: its keys, and only its keys, come from
+    ``source`` (a base's keys under a replaced mapping must not keep the base's name)."""
+    if prefix:
+        for key in [k for k in prov if k.startswith(f"{prefix}.")]:
+            del prov[key]
+    _record_tree(prov, data, prefix, source)
+
+
+def _record_tree(prov: Provenance, data: Any, prefix: str, source: str) -> None:
     prov[prefix] = source
     if isinstance(data, dict):
         for key, value in data.items():
-            _record(prov, value, f"{prefix}.{key}" if prefix else str(key), source)
+            _record_tree(prov, value, f"{prefix}.{key}" if prefix else str(key), source)
 
 
 def _merge(base: dict, update: dict, prov: Provenance, source: str, prefix: str = "") -> dict:
@@ -54,13 +65,18 @@ def _merge(base: dict, update: dict, prov: Provenance, source: str, prefix: str 
     return out
 
 
+def one_line(exc: Exception) -> str:
+    """PyYAML's multi-line message (problem, then where) as one line."""
+    return " ".join(str(exc).split())
+
+
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: invalid YAML: {one_line(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -95,7 +111,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {text!r}: value is not valid YAML: {exc}") from exc
+        raise ConfigError(f"override {text!r}: value is not valid YAML: {one_line(exc)}") from None
     return key.split("."), value
 
 
@@ -108,6 +124,7 @@ def apply_overrides(cfg: dict, overrides: list[str], prov: Provenance) -> dict:
             child = node.get(key)
             if child is None:
                 child = node[key] = {}
+                prov[".".join(keys[: i + 1])] = "command line"  # a typo'd key is ours to blame
             if not isinstance(child, dict):
                 dotted = ".".join(keys[: i + 1])
                 raise ConfigError(f"override {text!r}: '{dotted}' is not a mapping")
@@ -127,12 +144,20 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> tuple[d
 
 def load_config_text(text: str, source: str = "<string>") -> tuple[dict, Provenance]:
     """Load a config given as YAML text (used for embedded defaults)."""
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {one_line(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping")
+    return config_from_data(data, source)
+
+
+def config_from_data(data: dict, source: str) -> tuple[dict, Provenance]:
+    """A config built in code (e.g. around a command-line ``--arch``); every key from ``source``."""
     prov = Provenance()
     prov[""] = source
-    _record(prov, data, "", source)
+    _record_tree(prov, data, "", source)
     return data, prov
 
 

@@ -4,18 +4,22 @@ for everything built from the registries.
 ``{type: Name, ...}`` specs are checked against the registered class or function: unknown keyword,
 missing required argument, and (for annotated parameters) the value's type. A parameter annotated
 ``Annotated[dict, SOME_REGISTRY]`` is itself a spec and is checked recursively, so
-``model.arch.num_blocks`` is validated like any top-level key.
+``model.arch.num_blocks`` is validated like any top-level key. A parameter annotated
+``Annotated[int, Positive]`` (or another ``Check``) must also pass that check, so a nonsense value
+(``checkpoint.every: 0``, a blur ``sigma: -1``) is rejected at load time with its key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from vsr.config.loader import ConfigError, Provenance
 from vsr.registry import Registry, RegistryError
@@ -28,6 +32,28 @@ class LocalFile:
     nothing, so a missing file is reported at once with the config key that names it."""
 
     what: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A condition on a checked value, used as ``Annotated[int, Positive]``."""
+
+    expected: str
+    holds: Callable[[Any], bool]
+
+
+Positive = Check("a value > 0", lambda v: v > 0)
+NonNegative = Check("a value >= 0", lambda v: v >= 0)
+PlainName = Check("a plain name (no '/', '\\' or '..')",
+                  lambda v: bool(v) and not {"/", "\\"} & set(v) and ".." not in v)
+PositiveInt = Annotated[int, Positive]
+NonNegativeInt = Annotated[int, NonNegative]
+PositiveFloat = Annotated[float, Positive]
+NonNegativeFloat = Annotated[float, NonNegative]
+
+# YAML 1.1 (PyYAML) reads ``1e-3`` as a string: a float needs a dot there. Where the schema wants
+# a float, a string spelled as a decimal number is that number.
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _fail(prov: Provenance, dotted: str, message: str) -> ConfigError:
@@ -58,7 +84,11 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         if local is not None and value is not None and not Path(str(value)).is_file():
             raise _fail(prov, dotted, f"{local.what} not found: {value} (nothing is downloaded: "
                                       f"place the file there or point this key to it)")
-        return check_value(value, base, dotted, prov)
+        value = check_value(value, base, dotted, prov)
+        for check in (e for e in extras if isinstance(e, Check)):
+            if not check.holds(value):
+                raise _fail(prov, dotted, f"expected {check.expected}, got {value!r}")
+        return value
     if origin in (Union, types.UnionType):
         options = get_args(tp)
         if value is None and type(None) in options:
@@ -105,6 +135,8 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         return {k: check_value(v, item, f"{dotted}.{k}", prov) for k, v in value.items()}
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
             return float(value)
         raise _fail(prov, dotted, f"expected a number, got {value!r}")
     if tp is int:

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from torch import Tensor
 
+from vsr.config.loader import Provenance
+from vsr.config.schema import check_spec
 from vsr.registry import DEGRADATIONS
 
 Degradation = Callable[[Tensor], Tensor]
@@ -25,12 +27,10 @@ def make_degradation(spec: dict[str, Any] | str, **defaults: Any) -> Degradation
 
     ``defaults`` (e.g. the dataset's ``scale``) fill parameters the spec leaves out, but only
     those the function accepts; a spec value that contradicts a default is an error, since a
-    dataset whose LR scale differs from its declared scale would train silently wrong.
+    dataset whose LR scale differs from its declared scale would train silently wrong. The spec
+    is checked like a config's (a dataset built in code gets the same errors: ``sigma: 0``).
     """
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if "type" not in spec:
-        raise ValueError(f"degradation spec {spec!r} has no 'type'")
+    spec = check_spec(spec, DEGRADATIONS, "degradation", Provenance({"": "degradation spec"}))
     fn = DEGRADATIONS.get(spec["type"])
     params = {k: v for k, v in spec.items() if k != "type"}
     accepted = inspect.signature(fn).parameters

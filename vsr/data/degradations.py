@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from vsr.archs.ops.matlab_resize import imresize, symmetric_index
+from vsr.config.schema import PositiveFloat, PositiveInt
 from vsr.registry import DEGRADATIONS
 
 BORDERS = ("reflect", "symmetric", "replicate")
@@ -60,6 +61,9 @@ def gaussian_kernel1d(
     Even sizes are centred between two taps (MATLAB ``fspecial``). ``truncate`` zeroes taps beyond
     ``int(truncate * sigma + 0.5)`` like scipy's ``gaussian_filter`` (the DUF kernel).
     """
+    if size < 1 or not sigma > 0:
+        raise ValueError(f"a Gaussian kernel needs kernel_size >= 1 and sigma > 0, got "
+                         f"kernel_size={size}, sigma={sigma}")
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     weights = torch.exp(-0.5 * x**2 / sigma**2)
     if truncate is not None:
@@ -148,7 +152,7 @@ def _check_clip(clip: Tensor) -> None:
 
 
 @DEGRADATIONS.register("BI")
-def bi(clip: Tensor, scale: int = 4, round_to_uint8: bool = True) -> Tensor:
+def bi(clip: Tensor, scale: PositiveInt = 4, round_to_uint8: bool = True) -> Tensor:
     """MATLAB ``imresize(HR, 1/scale, 'bicubic')`` (antialiased).
 
     The BI of RVRT/KAIR/BasicVSR, TecoGAN-PyTorch BI, TDAN, EDVR/REDS and Vimeo ``matlabLRx4``;
@@ -164,9 +168,9 @@ def bi(clip: Tensor, scale: int = 4, round_to_uint8: bool = True) -> Tensor:
 @DEGRADATIONS.register("BD")
 def bd(
     clip: Tensor,
-    scale: int = 4,
-    kernel_size: int = 13,
-    sigma: float = 1.6,
+    scale: PositiveInt = 4,
+    kernel_size: PositiveInt = 13,
+    sigma: PositiveFloat = 1.6,
     border: str = "replicate",
     phase: int = 0,
     round_to_uint8: bool = True,
@@ -219,7 +223,9 @@ def _cv2_gaussian_blur_uint8(clip: Tensor, sigma: float, scale: int) -> Tensor:
 
 
 @DEGRADATIONS.register("BD_TecoGAN")
-def bd_tecogan(clip: Tensor, mode: str = "test", sigma: float = 1.5, scale: int = 4) -> Tensor:
+def bd_tecogan(
+    clip: Tensor, mode: str = "test", sigma: PositiveFloat = 1.5, scale: PositiveInt = 4
+) -> Tensor:
     """TecoGAN BD: Gaussian σ = 1.5, 9 taps (1 + 2·int(3σ)), LR pixel k on HR pixel 4k.
 
     Modes (TecoGAN-PyTorch ``data_utils.downsample_bd`` unless noted):
@@ -243,7 +249,7 @@ def bd_tecogan(clip: Tensor, mode: str = "test", sigma: float = 1.5, scale: int 
 
 
 @DEGRADATIONS.register("BD_MATLAB")
-def bd_matlab(clip: Tensor, scale: int = 4, sigma: float = 1.6) -> Tensor:
+def bd_matlab(clip: Tensor, scale: PositiveInt = 4, sigma: PositiveFloat = 1.6) -> Tensor:
     """KAIR ``generate_LR_*_BD.m``: ``fspecial('gaussian', ceil(3σ)·2+2, σ)``, ``imfilter``
     replicate, rows/cols 1, 1+scale, … (0-based), uint8.
 

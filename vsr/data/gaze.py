@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from vsr.errors import VSRError, VSRWarning
+
 PathLike = str | os.PathLike
 Size = tuple[int, int]
 SIMPLE_HEADER = ("frame", "x", "y")
 
 
-class GazeFormatError(ValueError):
+class GazeFormatError(VSRError, ValueError):
     """A gaze file row that cannot be parsed; the message names the file and line."""
 
 
@@ -52,6 +55,19 @@ class GazeReport:
     outside_clip: int = 0
     unpaired: int = 0
     filled: int = 0
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether any sample was dropped, moved or made up."""
+        return any((self.nan_skipped, self.clamped, self.outside_clip, self.unpaired,
+                    self.filled))
+
+    def warn_if_adjusted(self, frame_size: Size) -> None:
+        """One warning per track that did not come through as written."""
+        if self.adjusted:
+            warnings.warn(f"gaze {self}: check that the file covers every frame and that its "
+                          f"points lie in the {frame_size[1]}x{frame_size[0]} (WxH) frame",
+                          VSRWarning, stacklevel=3)
 
     def __str__(self) -> str:
         return (
@@ -155,7 +171,9 @@ class GazeTrack:
         missing = points[:, 0] < 0
         points[missing] = (frame_size[0] // 2, frame_size[1] // 2)
         counts["filled"] = int(missing.sum())
-        return cls(points, frame_size, GazeReport(str(path), **counts))
+        report = GazeReport(str(path), **counts)
+        report.warn_if_adjusted(frame_size)
+        return cls(points, frame_size, report)
 
     @classmethod
     def from_simple_csv(cls, path: PathLike, num_frames: int, frame_size: Size) -> GazeTrack:
@@ -200,7 +218,9 @@ class GazeTrack:
                 points[i] = current
                 counts["filled"] += 1
             current = tuple(points[i])
-        return cls(points, frame_size, GazeReport(str(path), **counts))
+        report = GazeReport(str(path), **counts)
+        report.warn_if_adjusted(frame_size)
+        return cls(points, frame_size, report)
 
     @classmethod
     def from_spec(cls, spec: GazeSpec, num_frames: int, frame_size: Size,

@@ -9,10 +9,12 @@ through a ``FrameStore`` works from either backend.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -146,6 +148,28 @@ class DiskFrameStore(FrameStore):
 _ENVS: dict[str, tuple[int, lmdb.Environment]] = {}
 
 
+@contextlib.contextmanager
+def lmdb_errors(path: Path) -> Iterator[None]:
+    """``lmdb.Error`` (a zero-byte, truncated or foreign ``data.mdb``) as a FrameReadError."""
+    try:
+        yield
+    except lmdb.Error as exc:
+        raise FrameReadError(f"LMDB {path} cannot be read: {exc} (a corrupt or truncated "
+                             f"data.mdb? rebuild it with scripts/create_lmdb.py)") from None
+
+
+def _check_not_truncated(env: lmdb.Environment, path: Path) -> None:
+    """A data.mdb shorter than the pages its header counts would crash the process (SIGBUS) on
+    the first read past its end: the file is memory-mapped. Refuse it while that is an error."""
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    size = (path / "data.mdb").stat().st_size
+    if size < needed:
+        env.close()
+        raise FrameReadError(f"LMDB {path} is truncated: data.mdb holds {size} bytes but its "
+                             f"header counts {needed}; copy it again or rebuild it with "
+                             f"scripts/create_lmdb.py")
+
+
 def open_lmdb_readonly(path: Path) -> lmdb.Environment:
     """The calling process's read-only environment for the resolved ``path``, opened on first
     use (per-frame reads call this, so the path is resolved once, by the store)."""
@@ -154,7 +178,9 @@ def open_lmdb_readonly(path: Path) -> lmdb.Environment:
     if cached is None or cached[0] != os.getpid():
         if cached is not None:
             cached[1].close()
-        env = lmdb.open(key, readonly=True, lock=False, readahead=False, meminit=False)
+        with lmdb_errors(path):
+            env = lmdb.open(key, readonly=True, lock=False, readahead=False, meminit=False)
+        _check_not_truncated(env, path)
         _ENVS[key] = cached = (os.getpid(), env)
     return cached[1]
 
@@ -193,7 +219,7 @@ class LmdbFrameStore(FrameStore):
                     raise ValueError(f"{meta}:{lineno}: expected '<key>.png (h,w,c) level'")
                 keys.append(name[: -len(".png")])
         else:
-            with open_lmdb_readonly(self.path).begin() as txn:
+            with lmdb_errors(self.path), open_lmdb_readonly(self.path).begin() as txn:
                 keys = [k.decode() for k in txn.cursor().iternext(keys=True, values=False)]
         index: dict[str, list[str]] = {}
         for key in keys:
@@ -216,7 +242,7 @@ class LmdbFrameStore(FrameStore):
 
     def read(self, clip: str, name: str) -> np.ndarray:
         key = frame_key(clip, name)
-        with open_lmdb_readonly(self.path).begin() as txn:
+        with lmdb_errors(self.path), open_lmdb_readonly(self.path).begin() as txn:
             value = txn.get(key.encode())
         if value is None:
             raise FrameReadError(f"key {key!r} not found in LMDB {self.path}")

@@ -33,6 +33,7 @@ from vsr.data.transforms import (
     random_crop_box,
     to_float,
 )
+from vsr.errors import VSRError
 from vsr.io.frames import frame_to_tensor
 from vsr.io.image import FrameReadError
 from vsr.registry import DATASETS
@@ -42,7 +43,7 @@ Size = tuple[int, int]
 MetaEntries = Sequence[tuple[str, int | None, Size | None]]
 
 
-class FrameSizeError(ValueError):
+class FrameSizeError(VSRError, ValueError):
     """Frames that should line up (LR x scale = GT, or frames of one clip) differ in size."""
 
 

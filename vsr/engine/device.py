@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import torch
 
+from vsr.errors import DeviceError
+
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto`` takes CUDA when present; ``cuda`` without a CUDA device is an error."""
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise RuntimeError("device: cuda was requested but no CUDA device is available")
+            raise DeviceError("device 'cuda' was requested (--device or the config's 'device') but "
+                              "torch sees no CUDA device here; use cpu, or auto")
         return torch.device("cuda", local_rank)
     return torch.device("cpu")

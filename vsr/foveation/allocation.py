@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vsr.errors import VSRError
 from vsr.foveation.latency import (
     SCALE,
     LatencyFit,
@@ -44,7 +45,7 @@ from vsr.foveation.quality import ORIGINAL_QUALITY, check_table, foveated_qualit
 ACCEPTED_STATUS = ("optimal", "optimal_inaccurate")
 
 
-class InfeasibleBudget(ValueError):
+class InfeasibleBudget(VSRError, ValueError):
     """The budget is below the cheapest FOCAS model (one block on the full frame)."""
 
     def __init__(self, budget_ms: float, minimum_ms: float) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import cv2
 import numpy as np
+
+from vsr.errors import VSRError, VSRWarning, WriteError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -25,8 +28,18 @@ def _read_umask() -> int:
 _FILE_MODE = 0o666 & ~_read_umask()
 
 
-class FrameReadError(OSError):
+class FrameReadError(VSRError, OSError):
     """A frame file is missing, unreadable or of the wrong kind."""
+
+
+_ALPHA_WARNED: set[Path] = set()  # folders (clips) already warned about, one warning each
+
+
+def _warn_alpha(path: Path) -> None:
+    if path.parent not in _ALPHA_WARNED:
+        _ALPHA_WARNED.add(path.parent)
+        warnings.warn(f"frame {path} has an alpha channel; it is dropped (frames are RGB), "
+                      f"here and in the rest of {path.parent}", VSRWarning, stacklevel=3)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -43,6 +56,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
     elif img.shape[2] == 4:
+        _warn_alpha(path)
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
     else:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -69,18 +83,30 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary handle on a temporary file beside ``path``, renamed to it only on success, so
-    readers never see half a file and a failure leaves the old one (or none)."""
+    readers never see half a file and a failure leaves the old one (or none). An OSError (a full
+    disk, a name the file system refuses) becomes a ``WriteError`` naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, VSRError):  # not a frame read
+            raise _write_error(path, exc) from exc
         raise
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    error = WriteError(f"cannot write {path}: {exc.strerror or exc}")
+    error.errno = exc.errno
+    return error
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

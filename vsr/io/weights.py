@@ -5,6 +5,7 @@ or SpyNet) and the engine (checkpoints, released models)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,38 @@ from typing import Any
 import torch
 from torch import nn
 
+from vsr.errors import CheckpointError
+
 _FOREIGN_WRAPPERS = ("state_dict", "params", "model")
 
 
 def read_weights_file(path: str | os.PathLike) -> dict:
-    """The tensors of a ``torch.save`` file, loaded with ``weights_only=True`` on the CPU."""
+    """The file's contents, loaded with ``weights_only=True`` and never otherwise: a file that
+    needs more than tensors and plain containers is refused, not unpickled."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign pickle: say which file
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from exc
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's message would advise weights_only=False: we never do
+        problem = _load_problem(exc)
+        raise CheckpointError(f"{path} is not a readable checkpoint: {problem}") from None
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f"{path} is not a readable checkpoint: it holds a "
+                              f"{type(ckpt).__name__}, not a mapping of weights")
+    return ckpt
+
+
+def _load_problem(exc: Exception) -> str:
+    """What was wrong with the file, from torch's message, without its advice."""
+    text = str(exc)
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if unsafe and not unsafe[1].startswith("torch."):  # torch's own are allowed: a cut-off name
+        return (f"it holds a Python object ({unsafe[1]}) beyond tensors and plain containers, "
+                "which is not loaded since loading it could run code")
+    detail = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
+    first = detail[1] if detail else (text.strip().splitlines() or [type(exc).__name__])[0]
+    return f"truncated or corrupt ({first.split('. ')[0].rstrip('.')})"
 
 
 def foreign_state_dict(ckpt: Mapping[str, Any]) -> dict:

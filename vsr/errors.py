@@ -1,0 +1,28 @@
+"""The library's own error and warning types.
+
+Everything vsr raises about its input (a config, a file, a frame, a flag) derives from
+``VSRError``, so the command line can print it as one line and exit 2, while an error from inside
+torch or numpy (a bug, ours or theirs) still shows its traceback.
+"""
+
+from __future__ import annotations
+
+
+class VSRError(Exception):
+    """Bad input, named: the message says which file, frame, key or flag and what was expected."""
+
+
+class DeviceError(VSRError, RuntimeError):
+    """The requested device is not available on this machine."""
+
+
+class CheckpointError(VSRError, ValueError):
+    """A file that is not a readable checkpoint."""
+
+
+class WriteError(VSRError, OSError):
+    """An output file could not be written; the message names it."""
+
+
+class VSRWarning(UserWarning):
+    """Input that was used with a change the user should know about (clamped, filled, dropped)."""
