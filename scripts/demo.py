@@ -97,7 +97,7 @@ def main() -> int:
     _make_data(args.train_clips, args.test_clips)
     overrides = [f"train.total_iters={args.iters}"] if args.iters else []
     cfg = load_experiment(CONFIG, overrides)
-    _run(["train", "-c", str(CONFIG), *overrides])
+    _run(["train", "-c", str(CONFIG), "--overwrite", *overrides])
     weights = cfg.experiment_dir / "checkpoints" / "best.pth"
     bicubic_run = [str(BICUBIC_CONFIG), "name=bicubic_x4_test", "test.save_images=true"]
     rrn_run = [str(CONFIG), "name=rrn_test", "test.save_images=true"]

@@ -44,7 +44,7 @@ def main() -> int:
         if args.iters else []
     cfg = load_experiment(CONFIG, overrides)
     start = time.perf_counter()
-    _run(["train", "-c", str(CONFIG), *overrides])
+    _run(["train", "-c", str(CONFIG), "--overwrite", *overrides])
     minutes = (time.perf_counter() - start) / 60
     _run(["test", "-c", str(BICUBIC)])
     ours = json.loads((cfg.experiment_dir / "val" / "results" / "Vid4.json").read_text())

@@ -26,3 +26,11 @@ class WriteError(VSRError, OSError):
 
 class VSRWarning(UserWarning):
     """Input that was used with a change the user should know about (clamped, filled, dropped)."""
+
+
+class TrainingDiverged(VSRError):
+    """A loss or gradient became NaN or infinite; the message names the iteration and the loss."""
+
+
+class Interrupted(VSRError):
+    """The user pressed Ctrl-C; what was finished is saved (the message says where). Exit 130."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import vsr
 from vsr.cli import allocate, infer, test, train
-from vsr.errors import VSRError, VSRWarning
+from vsr.errors import Interrupted, VSRError, VSRWarning
 
 COMMANDS = (train, test, infer, allocate)
 _PACKAGE = Path(vsr.__file__).resolve().parent
@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             if not debug:
                 warnings.showwarning = _show_warning
             return args.func(args)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        if debug:
+            raise
+        print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:
         if debug or not is_input_error(exc):
             raise

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from vsr.io.image import atomic_write_bytes
+
 
 def get_logger(log_file: Path | None = None, name: str = "vsr") -> logging.Logger:
     logger = logging.getLogger(name)
@@ -35,18 +37,25 @@ def get_logger(log_file: Path | None = None, name: str = "vsr") -> logging.Logge
 class RunLog:
     """Scalars go to metrics.jsonl and TensorBoard; images to TensorBoard."""
 
-    def __init__(self, folder: Path, enabled: bool = True) -> None:
+    def __init__(self, folder: Path, enabled: bool = True, resumed_at: int = 0) -> None:
+        """``resumed_at``: the iteration a resumed run restarts from; what the earlier run
+        logged after it is dropped (it is logged again), in metrics.jsonl and TensorBoard."""
         self.enabled = enabled
         self._jsonl = folder / "metrics.jsonl"
         self._tb = None
         if enabled:
             folder.mkdir(parents=True, exist_ok=True)
+            if resumed_at and self._jsonl.exists():
+                kept = [line for line in self._jsonl.read_text().splitlines(keepends=True)
+                        if _iteration_of(line) <= resumed_at]
+                atomic_write_bytes(self._jsonl, "".join(kept).encode())
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:  # tensorboard is optional: the JSON log still has everything
                 SummaryWriter = None
             if SummaryWriter is not None:
-                self._tb = SummaryWriter(str(folder / "tb"))
+                self._tb = SummaryWriter(str(folder / "tb"),
+                                         purge_step=resumed_at + 1 if resumed_at else None)
 
     def scalars(self, iteration: int, values: dict[str, float]) -> None:
         if not self.enabled:
@@ -65,6 +74,14 @@ class RunLog:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+def _iteration_of(line: str) -> float:
+    """The iteration a metrics.jsonl line logs; a line cut off by a kill counts as never."""
+    try:
+        return json.loads(line)["iter"]
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
 
 
 def read_scalars(path: Path) -> dict[int, dict[str, float]]:

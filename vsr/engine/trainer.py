@@ -16,7 +16,7 @@ from vsr.config.experiment import ExperimentCfg, TrainCfg, resolved_dict
 from vsr.config.loader import dump_config
 from vsr.data.sampler import InfiniteSampler
 from vsr.engine import checkpoint as ckpt
-from vsr.engine.builders import build_evaluator
+from vsr.engine.builders import build_evaluator, check_training_scale
 from vsr.engine.device import resolve_device
 from vsr.engine.distributed import (
     DistInfo,
@@ -29,13 +29,25 @@ from vsr.engine.distributed import (
     wrap_ddp,
 )
 from vsr.engine.ema import EMA
+from vsr.engine.interrupt import deferred_sigint
 from vsr.engine.logging import RunLog, get_logger
 from vsr.engine.optim import build_optimizer, build_scheduler
+from vsr.engine.run_dir import (
+    ExperimentFolderError,
+    FolderLock,
+    archive_experiment_folder,
+    check_experiment_folder,
+    remove_stale_temporaries,
+)
 from vsr.engine.sync_bn import convert_batchnorm
+from vsr.errors import CheckpointError, Interrupted, TrainingDiverged
 from vsr.io.image import atomic_write_bytes
 from vsr.registry import DATASETS, MODELS
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# fp16 steps skipped in a row (GradScaler halving its scale each time) before a run is declared
+# diverged: an overflow heals within a few steps, a NaN never does
+FP16_SKIP_LIMIT = 25
 
 
 class _StepContext:
@@ -46,10 +58,16 @@ class _StepContext:
         self.iteration = 0
         self.nets = trainer.ddp_nets
         self.stepped: dict[str, int] = {}
+        self._skipped: dict[str, int] = {}  # consecutive fp16 steps skipped, per optimizer
 
     def optimize(self, optimizer: str, loss: torch.Tensor) -> None:
         t = self._t
         opt, scaler, params = t.optimizers[optimizer], t.scalers[optimizer], t.params[optimizer]
+        fp16 = scaler.is_enabled()
+        if not fp16 and not all_ranks(bool(torch.isfinite(loss.detach()).all())):
+            raise TrainingDiverged(f"iteration {self.iteration + 1}: the {optimizer} loss is "
+                                   f"{loss.item()}; stopped with the last finite checkpoints "
+                                   f"kept (lower the learning rate, check the data)")
         with torch.autocast(t.device.type, enabled=False):
             # gradients of this loss reach this optimizer's parameters only
             torch.autograd.backward(scaler.scale(loss), inputs=params)
@@ -57,9 +75,25 @@ class _StepContext:
         if clip:
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, clip)
-        scaler.step(opt)
+        if not fp16:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+            if not all_ranks(bool(torch.isfinite(norm))):
+                raise TrainingDiverged(f"iteration {self.iteration + 1}: the gradients of the "
+                                       f"{optimizer} loss ({loss.item():.6g}) are not finite; "
+                                       f"stopped with the last finite checkpoints kept")
+        scale = scaler.get_scale() if fp16 else 1.0
+        scaler.step(opt)  # fp16: skipped when the gradients overflowed, as GradScaler does
         scaler.update()
         opt.zero_grad(set_to_none=True)
+        if fp16 and scaler.get_scale() < scale:
+            self._skipped[optimizer] = self._skipped.get(optimizer, 0) + 1
+            if self._skipped[optimizer] >= FP16_SKIP_LIMIT:
+                raise TrainingDiverged(
+                    f"iteration {self.iteration + 1}: {FP16_SKIP_LIMIT} {optimizer} steps in a "
+                    f"row had non-finite fp16 gradients (loss {loss.item():.6g}); stopped with "
+                    f"the last finite checkpoints kept (try amp: bf16 or a lower lr)")
+            return
+        self._skipped[optimizer] = 0
         self.stepped[optimizer] = self.stepped.get(optimizer, 0) + 1
 
     def agree(self, flag: bool) -> bool:
@@ -70,7 +104,8 @@ class _StepContext:
 
 
 class Trainer:
-    def __init__(self, cfg: ExperimentCfg, resume: str | None = None) -> None:
+    def __init__(self, cfg: ExperimentCfg, resume: str | None = None,
+                 overwrite: bool = False) -> None:
         if cfg.train is None:
             raise ValueError("config has no 'train' section")
         self.cfg = cfg
@@ -81,7 +116,11 @@ class Trainer:
         self.exp_dir = cfg.experiment_dir
         self.ckpt_dir = self.exp_dir / "checkpoints"
         main = self.dist.is_main
+        self.lock = None
+        notes = self._prepare_folder(resume, overwrite)
         self.logger = get_logger(self.exp_dir / "train.log" if main else None)
+        for note in notes:
+            self.logger.warning(note)
         if main:
             resolved = dump_config(resolved_dict(cfg)).encode()
             atomic_write_bytes(self.exp_dir / "config.yaml", resolved)
@@ -116,24 +155,62 @@ class Trainer:
         ema_cfg = self.train_cfg.ema
         self.ema = EMA(self.model.net, ema_cfg.decay, ema_cfg.start_iter) if ema_cfg else None
         self.dataset = DATASETS.build(self.train_cfg.dataset)
+        check_training_scale(self.model.net, self.dataset)
         self.iteration = 0
         self.best: float | None = None
-        path = self._resume_path(resume)
-        if path is not None:
-            self._load(path)
+        if resume is not None:
+            self._resume(resume)
         self.evaluator = None
         if cfg.test is not None and self.train_cfg.val_every:
             self.evaluator = build_evaluator(cfg.test, self.exp_dir / "val", self.device,
                                              self.logger.info)
-        self.run_log = RunLog(self.exp_dir, enabled=main)
+        self.run_log = RunLog(self.exp_dir, enabled=main, resumed_at=self.iteration)
 
     # ----------------------------------------------------------------------------- resume
-    def _resume_path(self, resume: str | None) -> Path | None:
-        if resume is None:
-            return None
-        if resume == "auto":
-            return ckpt.latest_checkpoint(self.ckpt_dir)
-        return Path(resume)
+    def _prepare_folder(self, resume: str | None, overwrite: bool) -> list[str]:
+        """Refuse a folder that holds another run, archive it with ``overwrite``, lock it, and
+        remove what killed runs left; the outcome is agreed so no rank starts alone."""
+        check_experiment_folder(self.exp_dir, resume, overwrite)  # every rank, before writes
+        barrier()
+        notes, failure = [], None
+        if self.dist.is_main:
+            try:
+                if overwrite and resume is None:
+                    archived = archive_experiment_folder(self.exp_dir)
+                    if archived is not None:
+                        notes.append(f"--overwrite: the earlier run is now {archived}")
+                self.lock = FolderLock(self.exp_dir)
+                for path in remove_stale_temporaries(self.exp_dir):
+                    notes.append(f"removed {path}, left by an interrupted run")
+            except Exception as exc:  # noqa: BLE001 (re-raised below, after the agreement)
+                failure = exc
+        if not all_ranks(failure is None):
+            raise failure or ExperimentFolderError(f"rank 0 could not prepare {self.exp_dir}")
+        return notes
+
+    def _resume(self, resume: str) -> None:
+        """``auto``: the newest readable periodic checkpoint (a truncated newest one is passed
+        over with a warning naming both); otherwise the given file."""
+        if resume != "auto":
+            self._load(Path(resume), ckpt.read_checkpoint(resume))
+            return
+        unreadable = []
+        for _, path in reversed(ckpt.checkpoint_paths(self.ckpt_dir)):
+            try:
+                state = ckpt.read_checkpoint(path)
+            except (ValueError, OSError) as exc:
+                unreadable.append(path)
+                self.logger.warning(f"{exc}")
+                continue
+            if unreadable:
+                self.logger.warning(f"resuming from {path} instead of the unreadable "
+                                    f"{', '.join(str(p) for p in unreadable)}")
+            self._load(path, state)
+            return
+        if unreadable:
+            raise CheckpointError(f"no readable checkpoint in {self.ckpt_dir} "
+                                  f"({len(unreadable)} unreadable)")
+        self.logger.info(f"--resume auto: no checkpoint in {self.ckpt_dir} yet, starting anew")
 
     def _state(self) -> dict:
         return {
@@ -150,8 +227,7 @@ class Trainer:
             "config": resolved_dict(self.cfg),
         }
 
-    def _load(self, path: Path) -> None:
-        state = ckpt.read_checkpoint(path)
+    def _load(self, path: Path, state: dict) -> None:
         if not state.get(ckpt.MARKER):
             raise ValueError(f"{path} is not a vsr training checkpoint (use weights= to load "
                              f"pretrained weights instead)")
@@ -204,38 +280,52 @@ class Trainer:
         self.logger.info(f"training {self.cfg.model['type']} on {self.device} "
                          f"(world size {self.dist.world_size}) from iteration {self.iteration} "
                          f"to {cfg.total_iters}")
-        while self.iteration < cfg.total_iters:
-            batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
-                     for k, v in next(batches).items()}
-            ctx.iteration = self.iteration
-            ctx.stepped = {}
-            with self._autocast():
-                logs = self.model.training_step(batch, ctx)
-            if len(self.optimizers) > 1:  # how often each network was updated (TecoGAN's D)
-                logs = {**logs, **{f"updated/{n}": float(n in ctx.stepped)
-                                   for n in self.optimizers}}
-            for scheduler in self.schedulers.values():
-                scheduler.step()
-            self.iteration += 1
-            if self.ema:
-                self.ema.update(self.model.net, self.iteration)
-            for key, value in logs.items():
-                window.setdefault(key, []).append(value)
-            bar.update(1)
-            if self.iteration % cfg.log_every == 0 or self.iteration == cfg.total_iters:
-                tick = self._log(window, logged_at, tick, bar)
-                window, logged_at = {}, self.iteration
-            if cfg.val_every and self.evaluator and (
-                    self.iteration % cfg.val_every == 0 or self.iteration == cfg.total_iters):
-                scores = self._validate()
-            if self.iteration % cfg.checkpoint.every == 0 or self.iteration == cfg.total_iters:
-                self._save()
-        bar.close()
-        self.run_log.close()
+        try:
+            with deferred_sigint() as interrupted:
+                while self.iteration < cfg.total_iters:
+                    logs = self._iteration(ctx, next(batches))
+                    for key, value in logs.items():
+                        window.setdefault(key, []).append(value)
+                    bar.update(1)
+                    last = self.iteration == cfg.total_iters
+                    if self.iteration % cfg.log_every == 0 or last:
+                        tick = self._log(window, logged_at, tick, bar)
+                        window, logged_at = {}, self.iteration
+                    if cfg.val_every and self.evaluator and (
+                            self.iteration % cfg.val_every == 0 or last):
+                        scores = self._validate()
+                    if self.iteration % cfg.checkpoint.every == 0 or last:
+                        self._save()
+                    if not all_ranks(not interrupted()):  # Ctrl-C: stop alike on every rank
+                        self._save()
+                        raise Interrupted(f"at iteration {self.iteration}; its checkpoint is in "
+                                          f"{self.ckpt_dir}: continue with --resume auto")
+        finally:
+            bar.close()
+            self.run_log.close()
+            if self.lock is not None:
+                self.lock.release()
         if self.dist.enabled:
             self._check_ranks_agree()
         barrier()
         return scores
+
+    def _iteration(self, ctx: _StepContext, batch: dict) -> dict[str, float]:
+        """One training step of the model, then schedulers and EMA; returns what to log."""
+        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
+                 for k, v in batch.items()}
+        ctx.iteration = self.iteration
+        ctx.stepped = {}
+        with self._autocast():
+            logs = self.model.training_step(batch, ctx)
+        if len(self.optimizers) > 1:  # how often each network was updated (TecoGAN's D)
+            logs = {**logs, **{f"updated/{n}": float(n in ctx.stepped) for n in self.optimizers}}
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        self.iteration += 1
+        if self.ema:
+            self.ema.update(self.model.net, self.iteration)
+        return logs
 
     def _log(self, window: dict[str, list[float]], since: int, tick: float, bar) -> float:
         means = torch.tensor([sum(v) / len(v) for v in window.values()], dtype=torch.float64)
