@@ -12,6 +12,8 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
+from vsr.io.tempfiles import temp_prefix
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -27,6 +29,10 @@ _FILE_MODE = 0o666 & ~_read_umask()
 
 class FrameReadError(OSError):
     """A frame file is missing, unreadable or of the wrong kind."""
+
+
+class FrameWriteError(OSError):
+    """An output file or folder cannot be written (full disk, bad path, encoder failure)."""
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -72,7 +78,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     readers never see half a file and a failure leaves the old one (or none)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
