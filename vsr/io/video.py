@@ -166,6 +166,12 @@ class VideoReader:
                 flush = packet.size == 0
                 if broken is not None and not flush:
                     raise broken  # more data after the bad packet: corrupt, not truncated
+                if packet.is_corrupt:  # e.g. cut short by the end of the file: not decoded
+                    broken = VideoReadError(
+                        f"cannot decode {self.path} at frame {index}: a damaged packet is "
+                        f"followed by more data ({index} frames decoded before it)"
+                    )
+                    continue
                 try:
                     frames = packet.decode()
                 except av.FFmpegError as exc:
