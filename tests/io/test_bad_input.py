@@ -38,7 +38,7 @@ def test_full_disk_names_the_file(tmp_path, monkeypatch):
     target = tmp_path / "out" / "frame.png"
     with pytest.raises(WriteError) as info:
         write_image(target, np.zeros((2, 2, 3), np.uint8))
-    assert str(info.value) == f"cannot write {target}: No space left on device"
+    assert str(info.value) == f"cannot write {target}: [Errno 28] No space left on device"
     assert info.value.errno == errno.ENOSPC and isinstance(info.value, OSError)
     assert list((tmp_path / "out").iterdir()) == []  # no temporary file left behind
 

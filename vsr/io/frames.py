@@ -13,9 +13,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, list_frames, read_image, write_image
+from vsr.io.image import (
+    IMAGE_SUFFIXES,
+    FrameReadError,
+    FrameWriteError,
+    list_frames,
+    read_image,
+    write_image,
+)
 from vsr.io.sink import FrameSink
-from vsr.io.video import VIDEO_SUFFIXES, VideoReader, VideoWriter
+from vsr.io.video import WRITABLE_SUFFIXES, VideoReader, VideoWriter
 
 
 class FrameSource(ABC):
@@ -30,6 +37,11 @@ class FrameSource(ABC):
     @abstractmethod
     def frame_count(self) -> int | None:
         """Number of frames, or None when the container does not say."""
+
+    @property
+    def expected_frames(self) -> int | None:
+        """Frames the source should yield (a count or an estimate from the duration)."""
+        return self.frame_count
 
     @abstractmethod
     def __iter__(self) -> Iterator[np.ndarray]: ...
@@ -80,6 +92,10 @@ class VideoFrameSource(FrameSource):
         return self.reader.frame_count
 
     @property
+    def expected_frames(self) -> int | None:
+        return self.reader.expected_frames
+
+    @property
     def has_audio(self) -> bool:
         return self.reader.has_audio
 
@@ -102,21 +118,26 @@ def open_frame_source(path: str | os.PathLike, fps: Fraction | float | None = No
 class FolderFrameSink(FrameSink):
     """Frames as ``%08d.png`` files, each written atomically.
 
-    A folder that already holds images is refused: mixing new frames with a longer old run's
-    leftovers would silently corrupt the sequence.
+    A folder that already holds images is refused unless ``replace``, which deletes them first:
+    mixing new frames with a longer old run's leftovers would silently corrupt the sequence.
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, replace: bool = False) -> None:
         self.folder = Path(folder)
-        if self.folder.is_dir() and any(
-            p.suffix.lower() in IMAGE_SUFFIXES for p in self.folder.iterdir()
-        ):
+        old = [p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES] \
+            if self.folder.is_dir() else []
+        if old and not replace:
             raise FileExistsError(f"output folder {self.folder} already holds images; clear it")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            for path in old:
+                path.unlink()
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FrameWriteError(f"cannot write {self.folder}: {exc.strerror or exc}") from exc
         self.frames_written = 0
 
     def write(self, frame: np.ndarray) -> None:
-        write_image(self.folder / f"{self.frames_written:08d}.png", frame)
+        write_image(self.folder / f"{self.frames_written:08d}.png", frame)  # errors name the file
         self.frames_written += 1
 
     def close(self) -> None:
@@ -126,23 +147,44 @@ class FolderFrameSink(FrameSink):
         """Frames already written stay; each is whole, and they show how far the run got."""
 
 
+def is_video_output(path: str | os.PathLike) -> bool:
+    """Whether an output path names a video file (a writable container suffix) rather than a
+    frames folder (no suffix, or an existing folder); any other suffix is an error, so that a
+    typo like ``out.mpg`` does not quietly become a folder of PNGs."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in WRITABLE_SUFFIXES:
+        return True
+    if not suffix or path.is_dir():
+        return False
+    raise ValueError(
+        f"output {path}: cannot write {suffix} files; expected a video ending in "
+        f"{', '.join(WRITABLE_SUFFIXES)} or a frames folder path without an extension"
+    )
+
+
 def open_frame_sink(
     path: str | os.PathLike,
     fps: Fraction | float | str | None,
     audio_from: str | os.PathLike | None = None,
+    *,
+    encoder: dict | None = None,
+    replace: bool = False,
 ) -> FrameSink:
-    """A video writer for a video suffix, else a PNG folder (where fps and audio do not apply)."""
+    """A video writer for a video suffix, else a PNG folder (where fps, audio and ``encoder``
+    do not apply). ``encoder`` holds VideoWriter's codec/crf/preset; a video always replaces
+    the old file on close, a folder's old images are deleted first only with ``replace``."""
     path = Path(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
+    if is_video_output(path):
         if fps is None:
             raise ValueError(f"writing video {path} needs a frame rate; got fps=None")
-        return VideoWriter(path, fps, audio_from=audio_from)
+        return VideoWriter(path, fps, audio_from=audio_from, **(encoder or {}))
     if audio_from is not None:
         warnings.warn(
             f"frame folder {path} cannot hold audio; ignoring audio_from={audio_from}",
             stacklevel=2,
         )
-    return FolderFrameSink(path)
+    return FolderFrameSink(path, replace=replace)
 
 
 def frame_to_tensor(frame: np.ndarray) -> torch.Tensor:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vsr.errors import VSRError, VSRWarning, WriteError
+from vsr.io.tempfiles import temp_prefix
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -40,6 +41,10 @@ def _warn_alpha(path: Path) -> None:
         _ALPHA_WARNED.add(path.parent)
         warnings.warn(f"frame {path} has an alpha channel; it is dropped (frames are RGB), "
                       f"here and in the rest of {path.parent}", VSRWarning, stacklevel=3)
+
+
+class FrameWriteError(WriteError):
+    """An output file or folder cannot be written (full disk, bad path, encoder failure)."""
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -88,7 +93,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=".tmp")
     except OSError as exc:
         raise _write_error(path, exc) from exc
     try:
@@ -104,7 +109,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
 
 
 def _write_error(path: Path, exc: OSError) -> WriteError:
-    error = WriteError(f"cannot write {path}: {exc.strerror or exc}")
+    errno = f"[Errno {exc.errno}] " if exc.errno else ""
+    error = WriteError(f"cannot write {path}: {errno}{exc.strerror or exc}")
     error.errno = exc.errno
     return error
 

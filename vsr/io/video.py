@@ -4,9 +4,9 @@ the source's audio carried over."""
 from __future__ import annotations
 
 import os
-import secrets
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,13 +14,71 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation
 
-from vsr.io.image import FrameReadError
+from vsr.io.image import FrameReadError, FrameWriteError
 from vsr.io.sink import FrameSink
+from vsr.io.tempfiles import temp_path
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 # Muxer names for the suffixes we write; the temp file's own suffix cannot be trusted to pick it.
 _MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+WRITABLE_SUFFIXES = tuple(_MUXERS)
+# The index goes before the frames so that a player can stream the file and a truncated copy
+# still opens (the frames up to the cut decode).
+_MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}, "mov": {"movflags": "+faststart"}}
+
+_X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                 "slower", "veryslow", "placebo")
+
+
+@dataclass(frozen=True)
+class _Encoder:
+    """A video encoder we know how to drive: its quality scale and its speed presets."""
+
+    quality: tuple[int, int]  # valid range of ``crf`` (x264/x265 CRF, mpeg4 qscale)
+    default_quality: int
+    presets: tuple[str, ...] = ()
+    default_preset: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def options(self, crf: int, preset: str | None) -> dict[str, str]:
+        if self.presets:
+            return {"crf": str(crf), "preset": preset or "", **dict(self.extra)}
+        # constant quantiser: FFmpeg's -q:v, global_quality in lambda units (FF_QP2LAMBDA = 118)
+        return {"flags": "+qscale", "global_quality": str(crf * 118), **dict(self.extra)}
+
+
+ENCODERS = {
+    "libx264": _Encoder((0, 51), 18, _X26X_PRESETS, "medium"),
+    "libx265": _Encoder((0, 51), 20, _X26X_PRESETS, "medium",
+                        (("x265-params", "log-level=error"),)),
+    "mpeg4": _Encoder((1, 31), 3),
+}
+
+
+def available_encoders() -> list[str]:
+    """The encoders of :data:`ENCODERS` that this PyAV build's FFmpeg has."""
+    return [name for name in ENCODERS if name in av.codecs_available]
+
+
+def encoder_options(codec: str, crf: int | None = None, preset: str | None = None) -> dict:
+    """FFmpeg options for ``codec`` at quality ``crf`` and speed ``preset`` (codec defaults
+    where None), checked so that a bad value fails before any file is opened."""
+    available = available_encoders()
+    if codec not in available:
+        known = "unknown codec" if codec not in ENCODERS else "codec not in this PyAV build"
+        raise ValueError(f"{known} {codec!r}; this build can write: {', '.join(available)}")
+    enc = ENCODERS[codec]
+    crf = enc.default_quality if crf is None else crf
+    low, high = enc.quality
+    if not low <= crf <= high:
+        raise ValueError(f"crf {crf} is out of range for {codec}: expected {low}..{high}")
+    if preset is not None and not enc.presets:
+        raise ValueError(f"{codec} takes no preset (got {preset!r}); only crf sets its quality")
+    if preset is not None and preset not in enc.presets:
+        raise ValueError(f"unknown preset {preset!r} for {codec}: expected one of "
+                         f"{', '.join(enc.presets)}")
+    return enc.options(crf, preset or enc.default_preset)
 # Audio codecs every writable container takes as-is; anything else is re-encoded to AAC
 # (Matroska takes any codec, so there everything is copied).
 _COPYABLE_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
@@ -76,6 +134,11 @@ class VideoReader:
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             self.fps: Fraction | None = Fraction(rate) if rate else None
             self.has_audio = bool(container.streams.audio)
+            seconds = container.duration / av.time_base if container.duration else None
+        # Containers without a frame count (Matroska) still give a duration to check against.
+        self.expected_frames: int | None = self.frame_count or (
+            round(seconds * self.fps) if seconds and self.fps else None
+        )
 
     def _open(self) -> av.container.InputContainer:
         """Open the file and check it has a video stream, turning FFmpeg errors into one error."""
@@ -98,34 +161,56 @@ class VideoReader:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             index = 0
-            try:
-                for frame in container.decode(stream):
-                    if (frame.height, frame.width) != self.size:
-                        raise VideoReadError(
-                            f"frame {index} of {self.path} is {frame.height}x{frame.width}; "
-                            f"expected {self.size[0]}x{self.size[1]} like the stream header"
-                        )
-                    yield frame.to_ndarray(
-                        format="rgb24",
-                        src_colorspace=_src_colorspace(frame),
-                        src_color_range=frame.color_range,
-                        interpolation=_TO_RGB,
+            broken: VideoReadError | None = None
+            for packet in container.demux(stream):
+                flush = packet.size == 0
+                if broken is not None and not flush:
+                    raise broken  # more data after the bad packet: corrupt, not truncated
+                if packet.is_corrupt:  # e.g. cut short by the end of the file: not decoded
+                    broken = VideoReadError(
+                        f"cannot decode {self.path} at frame {index}: a damaged packet is "
+                        f"followed by more data ({index} frames decoded before it)"
                     )
+                    continue
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    if broken is not None:
+                        break
+                    # Decoders buffer packets, so the broken one may lie a few frames on.
+                    broken = VideoReadError(
+                        f"cannot decode {self.path} at frame {index} "
+                        f"({index} frames decoded before the error): {exc}"
+                    )
+                    broken.__cause__ = exc
+                    continue
+                for frame in frames:
+                    yield self._rgb(frame, index)
                     index += 1
-            except av.FFmpegError as exc:
-                # Decoders buffer packets, so the broken one may lie a few frames past ``index``.
-                raise VideoReadError(
-                    f"cannot decode {self.path} at frame {index} "
-                    f"({index} frames decoded before the error): {exc}"
-                ) from exc
-        if self.frame_count is not None and index < self.frame_count:
-            # Not an error: some headers overcount, and the frames yielded are already in use.
+            if broken is not None and index == 0:
+                raise broken
+        if self.expected_frames is not None and index < self.expected_frames:
+            # Not an error: a cut-off file's frames up to the cut are good and already in use.
+            lists = "header lists" if self.frame_count else "duration implies"
             warnings.warn(
-                f"{self.path} ended after {index} of the {self.frame_count} frames its header "
-                "lists; the file may be truncated or corrupt",
+                f"{self.path} ended after {index} of the {self.expected_frames} frames its "
+                f"{lists}; the file may be truncated or corrupt",
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+    def _rgb(self, frame: av.VideoFrame, index: int) -> np.ndarray:
+        if (frame.height, frame.width) != self.size:
+            raise VideoReadError(
+                f"frame {index} of {self.path} is {frame.height}x{frame.width}; "
+                f"expected {self.size[0]}x{self.size[1]} like the stream header"
+            )
+        return frame.to_ndarray(
+            format="rgb24",
+            src_colorspace=_src_colorspace(frame),
+            src_color_range=frame.color_range,
+            interpolation=_TO_RGB,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -135,7 +220,8 @@ class VideoReader:
 
 
 class VideoWriter(FrameSink):
-    """Encode uint8 RGB frames to H.264 (yuv420p, BT.709) at an exact rational frame rate.
+    """Encode uint8 RGB frames (H.264 by default; see :data:`ENCODERS`; yuv420p, BT.709) at an
+    exact rational frame rate.
 
     Writes go to a hidden temp file beside ``path`` that replaces it only on a clean
     :meth:`close`, so a crash or exception never leaves half a video or clobbers an old one.
@@ -151,8 +237,9 @@ class VideoWriter(FrameSink):
         fps: Fraction | float | str,
         *,
         audio_from: str | os.PathLike | None = None,
-        crf: int = 18,
-        preset: str = "medium",
+        codec: str = "libx264",
+        crf: int | None = None,
+        preset: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = _rate(fps)
@@ -161,9 +248,8 @@ class VideoWriter(FrameSink):
             raise ValueError(
                 f"cannot write video {self.path}: suffix must be one of {', '.join(_MUXERS)}"
             )
-        self._options = {"crf": str(crf), "preset": preset}
-        if "libx264" not in av.codecs_available:
-            raise RuntimeError("PyAV's FFmpeg lacks the libx264 encoder needed to write video")
+        self._codec = codec
+        self._options = encoder_options(codec, crf, preset)
         self.frames_written = 0
         self._video: av.VideoStream | None = None
         self._size: tuple[int, int] | None = None
@@ -172,12 +258,16 @@ class VideoWriter(FrameSink):
         self._pending: tuple[float, list[av.Packet]] | None = None
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = temp_path(self.path)
         # O_EXCL claims the name; mode 0o666 lets the umask decide, as for any new file.
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except OSError as exc:
+            raise FrameWriteError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
         self._tmp: Path | None = tmp
         try:
-            self._out = av.open(str(tmp), mode="w", format=muxer)
+            self._out = av.open(str(tmp), mode="w", format=muxer,
+                                options=_MUXER_OPTIONS.get(muxer, {}))
             if audio_from is not None:
                 self._add_audio(Path(audio_from), copy_any=muxer == "matroska")
         except BaseException:
@@ -253,7 +343,7 @@ class VideoWriter(FrameSink):
 
     def _add_video(self, height: int, width: int) -> av.VideoStream:
         """Create the video stream once the first frame fixes the size."""
-        stream = self._out.add_stream("libx264", rate=self.fps, options=self._options)
+        stream = self._out.add_stream(self._codec, rate=self.fps, options=self._options)
         stream.height, stream.width = height + height % 2, width + width % 2
         stream.pix_fmt = "yuv420p"
         cc = stream.codec_context
@@ -288,9 +378,14 @@ class VideoWriter(FrameSink):
         )
         vf.pts = self.frames_written
         vf.time_base = Fraction(1) / self.fps
-        self._out.mux(self._video.encode(vf))
-        self.frames_written += 1
-        self._mux_audio_until(float(self.frames_written / self.fps))
+        with self._naming_errors():
+            self._out.mux(self._video.encode(vf))
+            self.frames_written += 1
+            self._mux_audio_until(float(self.frames_written / self.fps))
+
+    def _naming_errors(self):
+        """Turn encoder and file-system errors (full disk, bad path) into one naming ``path``."""
+        return _WriteErrors(self.path, self.frames_written)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -301,12 +396,13 @@ class VideoWriter(FrameSink):
         try:
             if self._video is None:
                 raise ValueError(f"no frames were written to {self.path}; refusing an empty video")
-            self._out.mux(self._video.encode(None))
-            self._mux_audio_until(float(self.frames_written / self.fps))
-            self._out.close()
-            if self._audio_in is not None:
-                self._audio_in.close()
-            os.replace(self._tmp, self.path)
+            with self._naming_errors():
+                self._out.mux(self._video.encode(None))
+                self._mux_audio_until(float(self.frames_written / self.fps))
+                self._out.close()
+                if self._audio_in is not None:
+                    self._audio_in.close()
+                os.replace(self._tmp, self.path)
             self._tmp = None
         except BaseException:
             self._discard()
@@ -328,3 +424,25 @@ class VideoWriter(FrameSink):
                     pass
         self._tmp.unlink(missing_ok=True)
         self._tmp = None
+
+
+class _WriteErrors:
+    """Context manager re-raising OS and FFmpeg errors as a :class:`FrameWriteError` that names
+    the output file and the frame being written."""
+
+    def __init__(self, path: Path, frame: int) -> None:
+        self.path, self.frame = path, frame
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None or isinstance(exc, FrameWriteError):
+            return
+        if isinstance(exc, (OSError, av.FFmpegError)):
+            reason = getattr(exc, "strerror", None) or str(exc)
+            errno = getattr(exc, "errno", None)
+            prefix = f"[Errno {errno}] " if isinstance(errno, int) and errno < 4096 else ""
+            raise FrameWriteError(
+                f"cannot write {self.path} (at frame {self.frame}): {prefix}{reason}"
+            ) from exc
