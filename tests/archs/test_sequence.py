@@ -100,7 +100,7 @@ def test_clip_stream_interior_matches_whole_clip():
     lr = _clip(20)
     with torch.no_grad():
         whole = run_clip(net, lr)[0]
-    frames = torch.stack(list(stream(net, iter(lr[0]), chunk_frames=8)))
+    frames = torch.stack(list(stream(net, iter(lr[0]), chunk=8)))
     assert frames.shape == whole.shape
     assert torch.allclose(frames, whole, atol=1e-6)
 
