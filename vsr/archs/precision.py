@@ -44,7 +44,7 @@ class Precision:
             with self.autocast(device):
                 F.conv2d(probe, probe)
         except RuntimeError as exc:
-            raise RuntimeError(f"precision {self.dtype}: torch {torch.__version__} cannot run it "
+            raise ValueError(f"precision {self.dtype}: torch {torch.__version__} cannot run it "
                                f"on {device.type} ({exc})") from None
 
     def autocast(self, device: torch.device | str) -> AbstractContextManager:

@@ -25,9 +25,28 @@ def register(sub) -> None:
                        help="draw the gaze point and the foveated regions on the output")
     parser.add_argument("--batch-frames", type=int, default=4)
     parser.add_argument("--chunk-frames", type=int, default=16)
+    parser.add_argument("--chunk-overlap", type=int,
+                        help="clip models: frames shared by consecutive chunks (default a quarter)")
+    parser.add_argument("--chunk-policy", choices=["drop", "blend"], default="drop",
+                        help="clip models: how the shared frames' two outputs are merged")
+    parser.add_argument("--tile", type=_tile_size, metavar="H,W",
+                        help="run on overlapping LR tiles of H,W px, stitched at HR")
+    parser.add_argument("--tile-overlap", type=int, default=16, metavar="PX",
+                        help="LR px shared by neighbouring tiles (default 16)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+                        help="autocast dtype of the model calls")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="NHWC memory layout for the model and its frame inputs")
     parser.add_argument("overrides", nargs="*")
     parser.set_defaults(func=run)
 
+
+def _tile_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W in LR pixels, got {text!r}") from None
+    return h, w
 
 
 def _gaze_track(spec: str, source, net):
@@ -47,7 +66,9 @@ def _gaze_track(spec: str, source, net):
 
 
 def run(args: argparse.Namespace) -> int:
-    from vsr.archs.sequence import frame_conditions, stream
+    from vsr.archs.precision import Precision
+    from vsr.archs.sequence import ChunkSpec, frame_conditions
+    from vsr.archs.tiles import TileSpec, stream_tiled
     from vsr.cli.common import build_net
     from vsr.config.experiment import validate_experiment
     from vsr.config.loader import apply_overrides, load_config, load_config_text
@@ -75,13 +96,19 @@ def run(args: argparse.Namespace) -> int:
         conditions["gaze"] = _gaze_track(args.gaze, source, net)
     if args.draw_gaze and not conditions:
         raise ConfigError("--draw-gaze needs --gaze")
+    try:
+        tile = TileSpec(args.tile, args.tile_overlap) if args.tile else None
+        chunk = ChunkSpec(args.chunk_frames, args.chunk_overlap, args.chunk_policy)
+    except ValueError as exc:
+        raise ConfigError(f"--tile/--chunk-*: {exc}") from None
     start = time.perf_counter()
     count = 0
     audio = args.input if source.has_audio and not args.no_audio else None
     with open_frame_sink(args.output, fps=args.fps or source.fps, audio_from=audio) as sink:
         lr_frames = (frame_to_tensor(f) for f in source)
-        srs = stream(net, lr_frames, device, args.batch_frames, args.chunk_frames,
-                     conditions=frame_conditions(net, conditions))
+        srs = stream_tiled(net, lr_frames, tile, device, args.batch_frames, chunk,
+                           conditions=frame_conditions(net, conditions),
+                           precision=Precision(args.precision, args.channels_last))
         for index, sr in enumerate(srs):
             frame = tensor_to_frame(sr)
             if args.draw_gaze:
