@@ -10,6 +10,7 @@ from vsr.archs.sequence import run_clip, stream
 
 class FrameNet(nn.Module):
     temporal = "frame"
+    scale = 2
 
     def __init__(self):
         super().__init__()
@@ -21,6 +22,7 @@ class FrameNet(nn.Module):
 
 class WindowNet(nn.Module):
     temporal = "window"
+    scale = 2
     num_frames = 5
 
     def __init__(self):
@@ -35,6 +37,7 @@ class RecurrentNet(nn.Module):
     """Output depends on the whole past through the state, and on lr_prev."""
 
     temporal = "recurrent"
+    scale = 2
 
     def __init__(self, first_prev):
         super().__init__()
@@ -53,6 +56,7 @@ class ClipNet(nn.Module):
     """Each output frame mixes its temporal neighbours (a local temporal conv)."""
 
     temporal = "clip"
+    scale = 2
 
     def __init__(self):
         super().__init__()

@@ -209,10 +209,19 @@ def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
     for frame in frames:
         batch.append(frame)
         if len(batch) == batch_frames:
-            yield from to_output(clock.run(len(batch), arch, torch.stack(batch).to(device)))
+            yield from _frames_of(clock.run(len(batch), arch, torch.stack(batch).to(device)))
             batch = []
     if batch:
-        yield from to_output(clock.run(len(batch), arch, torch.stack(batch).to(device)))
+        yield from _frames_of(clock.run(len(batch), arch, torch.stack(batch).to(device)))
+
+
+def _frames_of(batch: Tensor) -> Iterator[Tensor]:
+    """The frames of a batch output; once the last is yielded nothing here refers to the batch,
+    so a suspended stream holds no output (a tiled run suspends one stream per tile)."""
+    frames = list(to_output(batch).unbind(0))
+    del batch
+    while frames:
+        yield frames.pop(0)
 
 
 def _stream_recurrent(arch, frames: Iterator[Tensor], device, conditions,

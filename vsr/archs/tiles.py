@@ -109,10 +109,15 @@ class _Layout:
         return [(slice(ys.start // s, ys.stop // s), slice(xs.start // s, xs.stop // s))
                 for ys, xs in self.regions]
 
+    def merge(self, out: Tensor, k: int, tile: Tensor) -> None:
+        """Folds tile ``k`` into ``out`` (all earlier tiles already merged)."""
+        ys, xs = self.regions[k]
+        out[:, ys, xs].lerp_(tile, self.ratios[k].to(tile.dtype))
+
     def stitch(self, tiles: list[Tensor]) -> Tensor:
         out = tiles[0].new_zeros(tiles[0].shape[0], *self.hr_size)
-        for (ys, xs), ratio, tile in zip(self.regions, self.ratios, tiles):
-            out[:, ys, xs].lerp_(tile, ratio.to(tile.dtype))
+        for k, tile in enumerate(tiles):
+            self.merge(out, k, tile)
         return out
 
 
@@ -183,18 +188,24 @@ def _tiled(arch, frames: Iterator[Tensor], tile: TileSpec, device, chunk, timer,
     streams = [stream(arch, splitter.frames_of(k), device, 1, chunk, timer=timers[k],
                       precision=precision) for k in range(len(crops))]
     for index in itertools.count():
-        outs = [next(s, None) for s in streams]
-        if outs[0] is None:
-            return
-        start = time.perf_counter()
-        for out, (ys, xs) in zip(outs, layout.regions):
+        stitching = 0.0
+        frame = None
+        for k, s in enumerate(streams):  # each tile is merged as soon as it is computed
+            out = next(s, None)
+            if out is None:
+                return
+            ys, xs = layout.regions[k]
             wanted = (ys.stop - ys.start, xs.stop - xs.start)
             if tuple(out.shape[-2:]) != wanted:
                 raise ValueError(f"{type(arch).__name__} (scale {arch.scale}) gave a "
                                  f"{tuple(out.shape[-2:])} tile for {wanted}: its output is not "
                                  f"scale x its input")
-        frame = layout.stitch(outs)
+            start = time.perf_counter()
+            if frame is None:
+                frame = out.new_zeros(out.shape[0], *layout.hr_size)
+            layout.merge(frame, k, out)
+            stitching += time.perf_counter() - start
+            del out
         if timer is not None:
-            timer.seconds.append(sum(t.seconds[index] for t in timers)
-                                 + time.perf_counter() - start)
+            timer.seconds.append(sum(t.seconds[index] for t in timers) + stitching)
         yield frame
