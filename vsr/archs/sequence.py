@@ -65,10 +65,11 @@ class _Calls:
 @dataclass(frozen=True)
 class ChunkSpec:
     """How a clip arch streams: chunks of ``frames`` LR frames, consecutive chunks sharing
-    ``overlap`` frames (default: a quarter). Over the shared frames, ``policy`` ``drop`` keeps the
-    earlier chunk's outputs for the first half and the later chunk's for the rest (each chunk
-    loses the outputs next to its inner borders); ``blend`` cross-fades linearly from the
-    earlier to the later chunk (``vsr.archs.blend.rising_weights``, no margin)."""
+    ``overlap`` frames (default: a quarter; at most half, so no frame is in three chunks). Over
+    the shared frames, ``policy`` ``drop`` keeps the earlier chunk's outputs for the first half
+    and the later chunk's for the rest (each chunk loses the outputs next to its inner borders);
+    ``blend`` cross-fades linearly from the earlier to the later chunk
+    (``vsr.archs.blend.rising_weights``, no margin)."""
 
     frames: int = 16
     overlap: int | None = None
@@ -79,9 +80,9 @@ class ChunkSpec:
             raise ValueError(f"chunk frames must be >= 1, got {self.frames}")
         if self.overlap is None:
             object.__setattr__(self, "overlap", self.frames // 4)
-        if not 0 <= self.overlap < self.frames:
-            raise ValueError(f"chunk overlap must be in [0, {self.frames}) for {self.frames}-frame "
-                             f"chunks, got {self.overlap}")
+        if not 0 <= self.overlap <= self.frames // 2:  # so no frame is in three chunks
+            raise ValueError(f"chunk overlap must be in [0, {self.frames // 2}] for "
+                             f"{self.frames}-frame chunks, got {self.overlap}")
         if self.policy not in ("drop", "blend"):
             raise ValueError(f"chunk policy must be drop or blend, got {self.policy!r}")
 
