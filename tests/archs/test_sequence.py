@@ -10,6 +10,7 @@ from vsr.archs.sequence import run_clip, stream
 
 class FrameNet(nn.Module):
     temporal = "frame"
+    scale = 2
 
     def __init__(self):
         super().__init__()
@@ -21,6 +22,7 @@ class FrameNet(nn.Module):
 
 class WindowNet(nn.Module):
     temporal = "window"
+    scale = 2
     num_frames = 5
 
     def __init__(self):
@@ -35,6 +37,7 @@ class RecurrentNet(nn.Module):
     """Output depends on the whole past through the state, and on lr_prev."""
 
     temporal = "recurrent"
+    scale = 2
 
     def __init__(self, first_prev):
         super().__init__()
@@ -53,6 +56,7 @@ class ClipNet(nn.Module):
     """Each output frame mixes its temporal neighbours (a local temporal conv)."""
 
     temporal = "clip"
+    scale = 2
 
     def __init__(self):
         super().__init__()
@@ -100,7 +104,7 @@ def test_clip_stream_interior_matches_whole_clip():
     lr = _clip(20)
     with torch.no_grad():
         whole = run_clip(net, lr)[0]
-    frames = torch.stack(list(stream(net, iter(lr[0]), chunk_frames=8)))
+    frames = torch.stack(list(stream(net, iter(lr[0]), chunk=8)))
     assert frames.shape == whole.shape
     assert torch.allclose(frames, whole, atol=1e-6)
 
@@ -122,3 +126,111 @@ def test_stream_is_lazy():
 def test_arch_without_temporal_mode_is_rejected():
     with pytest.raises(TypeError, match="temporal"):
         run_clip(nn.Identity(), _clip(2))
+
+
+class WholeChunkNet(nn.Module):
+    """Every output frame adds the chunk's mean frame: depends on the whole chunk."""
+
+    temporal = "clip"
+    scale = 1
+
+    def forward(self, x):
+        return x + x.mean(dim=1, keepdim=True)
+
+
+class PerFrameClipNet(nn.Module):
+    temporal = "clip"
+    scale = 1
+
+    def forward(self, x):
+        return 2 * x
+
+
+def _chunked(net, lr, **spec):
+    from vsr.archs.sequence import ChunkSpec
+
+    return torch.stack(list(stream(net, iter(lr), chunk=ChunkSpec(**spec))))
+
+
+def test_chunk_policies_by_hand():
+    """Frames 0..9 as constant images of their index; chunks of 6 sharing 2 frames: [0, 6),
+    [4, 10). Drop keeps frame 4 from the first chunk and frame 5 from the second; blend weighs
+    the second chunk 0.25 at frame 4 and 0.75 at frame 5."""
+    lr = torch.arange(10.0)[:, None, None, None].expand(10, 1, 2, 2)
+    first, second = 2.5, 6.5  # the chunks' mean frames
+    drop = _chunked(WholeChunkNet(), lr, frames=6, overlap=2, policy="drop")[:, 0, 0, 0]
+    blend = _chunked(WholeChunkNet(), lr, frames=6, overlap=2, policy="blend")[:, 0, 0, 0]
+    index = torch.arange(10.0)
+    expected_drop = index + torch.tensor([first] * 5 + [second] * 5)
+    assert torch.allclose(drop, expected_drop)
+    expected_blend = expected_drop.clone()
+    expected_blend[4] = 4 + 0.75 * first + 0.25 * second
+    expected_blend[5] = 5 + 0.25 * first + 0.75 * second
+    assert torch.allclose(blend, expected_blend)
+
+
+@pytest.mark.parametrize("t", [1, 5, 6, 10, 11, 17])
+@pytest.mark.parametrize(("frames", "overlap", "policy"),
+                         [(6, 2, "drop"), (6, 2, "blend"), (4, 0, "drop"), (5, 2, "blend"),
+                          (6, 3, "drop")])
+def test_per_frame_clip_arch_is_exact_under_any_chunking(t, frames, overlap, policy):
+    lr = torch.rand(t, 3, 4, 5)
+    out = _chunked(PerFrameClipNet(), lr, frames=frames, overlap=overlap, policy=policy)
+    assert torch.equal(out, 2 * lr)
+
+
+def test_chunk_time_is_one_entry_per_frame():
+    from vsr.archs.sequence import ChunkSpec, FrameTimer
+
+    timer = FrameTimer()
+    frames = list(stream(PerFrameClipNet(), iter(torch.rand(12, 3, 4, 4)), timer=timer,
+                         chunk=ChunkSpec(6, 2)))  # the last chunk adds nothing new
+    assert len(frames) == len(timer.seconds) == 12
+
+
+@pytest.mark.parametrize(("spec", "message"),
+                         [({"frames": 5, "overlap": 3}, r"overlap must be in \[0, 2\]"),
+                          ({"frames": 0}, "frames"), ({"policy": "mean"}, "policy")])
+def test_bad_chunk_spec(spec, message):
+    from vsr.archs.sequence import ChunkSpec
+
+    with pytest.raises(ValueError, match=message):
+        ChunkSpec(**spec)
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_precision_autocasts_model_calls_and_returns_float32(dtype):
+    from vsr.archs.precision import Precision
+
+    net = FrameNet()
+    lr = torch.rand(3, 3, 6, 7)
+    exact = torch.stack(list(stream(net, iter(lr))))
+    low = torch.stack(list(stream(net, iter(lr), precision=Precision(dtype))))
+    assert low.dtype == torch.float32
+    error = float((low - exact).abs().max())
+    assert 0 < error < 0.05  # rounded to 8 (bf16) or 11 (fp16) mantissa bits, not garbage
+
+
+def test_channels_last_changes_layout_not_values():
+    from vsr.archs.precision import Precision
+
+    net = RecurrentNet("next")
+    lr = torch.rand(4, 3, 6, 7)
+    exact = torch.stack(list(stream(net, iter(lr))))
+    nhwc = torch.stack(list(stream(net, iter(lr), precision=Precision(channels_last=True))))
+    assert net.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(nhwc, exact, rtol=0, atol=1e-6)
+
+
+def test_unsupported_precision_is_one_clear_error(monkeypatch):
+    from vsr.archs.precision import Precision
+
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Precision("int8")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("autocast dtype not supported")
+
+    monkeypatch.setattr(torch, "autocast", refuse)
+    with pytest.raises(ValueError, match="precision fp16: torch .* cannot run it on cpu"):
+        list(stream(FrameNet(), iter([torch.rand(3, 4, 4)]), precision=Precision("fp16")))

@@ -81,7 +81,7 @@ def test_mirror_averages_each_frame_with_its_mirrored_output():
     policy = SequenceStart(mirror=True)
     out = run_clip(net, lr, start=policy)
     torch.testing.assert_close(out[:, 3], (whole[:, 3] + whole[:, 10]) / 2, rtol=0, atol=1e-6)
-    streamed = torch.stack(list(stream(net, iter(lr[0]), chunk_frames=32, start=policy)))
+    streamed = torch.stack(list(stream(net, iter(lr[0]), chunk=32, start=policy)))
     torch.testing.assert_close(streamed, out[0], rtol=0, atol=1e-6)
 
 

@@ -208,3 +208,33 @@ def test_foveated_config_on_the_eyetracking_sample_layout(tmp_path):
     for frame, (h, w) in zip(frames, clip.conditions["gaze"]):
         r, g, b = frame[min(h, 71), min(w, 127)].astype(int)
         assert g > 180 and r < 90 and b < 90
+
+
+def test_infer_tiles_precision_and_channels_last(tmp_path):
+    """Bicubic x2 on 10x12 LR tiles with 8 px overlap writes the untiled frames exactly; bf16 and
+    channels-last run; a malformed --tile and tiles for a gaze-driven arch are refused."""
+    from vsr.io.image import read_image
+
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        write_image(tmp_path / "lr" / f"{i:04d}.png", rng.integers(0, 256, (14, 18, 3), np.uint8))
+    common = ["infer", "--arch", "{type: Bicubic, scale: 2}", "-i", str(tmp_path / "lr")]
+    assert main([*common, "-o", str(tmp_path / "whole")]) == 0
+    assert main([*common, "-o", str(tmp_path / "tiled"), "--tile", "10,12",
+                 "--tile-overlap", "8"]) == 0
+    assert main([*common, "-o", str(tmp_path / "bf16"), "--tile", "6,8", "--tile-overlap", "2",
+                 "--precision", "bf16", "--channels-last"]) == 0
+    names = sorted(p.name for p in (tmp_path / "whole").glob("*.png"))
+    assert len(names) == 2
+    for name in names:
+        whole = read_image(tmp_path / "whole" / name)
+        assert np.array_equal(read_image(tmp_path / "tiled" / name), whole)
+        low = read_image(tmp_path / "bf16" / name).astype(int)
+        assert 0 < np.abs(low - whole).max() <= 32  # bf16 rounding and 2-px-overlap seams
+    with pytest.raises(SystemExit):
+        main([*common, "-o", str(tmp_path / "x"), "--tile", "6x8"])
+    assert main([*common, "-o", str(tmp_path / "x"), "--tile", "6,8", "--tile-overlap",
+                 "6"]) != 0
+    focas = "{type: FOCAS, scale: 2, num_channels: 4, num_blocks: 1, regions: [16, 8, 4]}"
+    assert main(["infer", "--arch", focas, "-i", str(tmp_path / "lr"), "-o",
+                 str(tmp_path / "f"), "--gaze", "centre", "--tile", "6,8"]) != 0

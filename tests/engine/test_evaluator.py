@@ -9,6 +9,7 @@ import torch
 
 from tests.archs.test_rrn import rrn_from_fixture
 from tests.conftest import load_fixture
+from vsr.archs.bicubic import Bicubic
 from vsr.data.video_folder import VideoFolderTest
 from vsr.engine.evaluator import Evaluator
 from vsr.io.image import write_image
@@ -85,3 +86,65 @@ def test_metric_needing_a_condition_the_clip_lacks_names_both(tmp_path):
 
     with pytest.raises(ValueError, match=r"metric G needs per-frame \['gaze'\].*d/c"):
         Evaluator({"d": dataset}, {"G": _GazeMetric()}, tmp_path / "out").evaluate(Bicubic(4))
+
+
+def _tiling_config(tmp_path, test_section: str):
+    from vsr.config.experiment import validate_experiment
+    from vsr.config.loader import load_config_text
+
+    raw, prov = load_config_text(
+        "name: t\nmodel: {type: SupervisedVSR, arch: {type: Bicubic, scale: 4}}\n"
+        f"test:\n  datasets:\n    a: {{type: VideoFolderTest, gt_root: {tmp_path / 'gt'}, "
+        f"scale: 4, degradation: {{type: BI}}}}\n"
+        f"    b: {{type: VideoFolderTest, gt_root: {tmp_path / 'gt'}, scale: 4, "
+        f"degradation: {{type: BI}}}}\n  metrics: {{PSNR: {{type: PSNR}}}}\n{test_section}",
+        "test.yaml")
+    return validate_experiment(raw, prov)
+
+
+def test_tiles_chunks_and_precision_from_the_config_reach_the_results(tmp_path):
+    """Test-wide tiles with 4 px overlap for 'a', a per-dataset override without overlap for 'b',
+    bf16 and channels-last for both; each record says what was run."""
+    from vsr.engine.builders import build_evaluator
+
+    rng = torch.Generator().manual_seed(0)
+    for t in range(2):
+        frame = (torch.rand(40, 48, 3, generator=rng) * 255).round().byte().numpy()
+        write_image(tmp_path / "gt" / "clip" / f"{t:04d}.png", frame)
+    cfg = _tiling_config(tmp_path, "  tile: {size: [6, 8], overlap: 4}\n"
+                         "  chunk: {frames: 8, overlap: 2, policy: blend}\n"
+                         "  per_dataset: {b: {tile: {size: [6, 8], overlap: 0}}}\n"
+                         "  precision: bf16\n  channels_last: true\n")
+    evaluator = build_evaluator(cfg.test, tmp_path / "out", "cpu", log=lambda _: None)
+    scores = evaluator.evaluate(Bicubic(4))
+    whole = Evaluator(evaluator.datasets, evaluator.metrics, tmp_path / "whole",
+                      log=lambda _: None).evaluate(Bicubic(4))
+    record = json.loads((tmp_path / "out" / "results" / "a.json").read_text())
+    assert record["inference"] == {"precision": "bf16", "channels_last": True,
+                                   "tile": {"size": [6, 8], "overlap": 4},
+                                   "chunk": {"frames": 8, "overlap": 2, "policy": "blend"}}
+    other = json.loads((tmp_path / "out" / "results" / "b.json").read_text())
+    assert other["inference"]["tile"] == {"size": [6, 8], "overlap": 0}
+    markdown = (tmp_path / "out" / "results" / "a.md").read_text()
+    assert ("- inference: bf16, channels-last, 6x8 LR tiles, overlap 4 px, clip chunks of 8 "
+            "frames overlapping 2 (blend)") in markdown
+    # bf16 costs little; seams without overlap cost more than with it
+    assert abs(scores["a"]["PSNR"] - whole["a"]["PSNR"]) < 0.5
+    assert abs(scores["b"]["PSNR"] - whole["b"]["PSNR"]) > abs(scores["a"]["PSNR"]
+                                                               - whole["a"]["PSNR"])
+
+
+def test_bad_tiling_config_is_one_error_naming_the_key(tmp_path):
+    from vsr.config.loader import ConfigError
+    from vsr.engine.builders import build_evaluator
+
+    write_image(tmp_path / "gt" / "clip" / "0000.png", torch.zeros(8, 8, 3).byte().numpy())
+    cfg = _tiling_config(tmp_path, "  per_dataset: {c: {chunk: {frames: 4}}}\n")
+    with pytest.raises(ConfigError, match="test.per_dataset.c: no such test dataset"):
+        build_evaluator(cfg.test, tmp_path / "out", "cpu")
+    cfg = _tiling_config(tmp_path, "  tile: {size: [8, 8], overlap: 8}\n")
+    with pytest.raises(ConfigError, match=r"test.tile: tile overlap must be in \[0, 8\)"):
+        build_evaluator(cfg.test, tmp_path / "out", "cpu")
+    cfg = _tiling_config(tmp_path, "  chunk: {frames: 4, overlap: 3}\n")
+    with pytest.raises(ConfigError, match="test.chunk: chunk overlap"):
+        build_evaluator(cfg.test, tmp_path / "out", "cpu")

@@ -4,8 +4,8 @@
 validation of short clips). ``stream`` yields SR frames one at a time from an iterator of LR frames
 in bounded memory (evaluation and inference of arbitrarily long videos): recurrent state is carried
 from frame to frame and windows slide over a small buffer, giving exactly the frames of
-``run_clip``; clip models run on overlapping temporal chunks, which approximates a whole-clip pass
-for bidirectional models.
+``run_clip``; clip models run on overlapping temporal chunks (``ChunkSpec``), which approximates a
+whole-clip pass for bidirectional models.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ import itertools
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
+
+from vsr.archs.blend import rising_weights
+from vsr.archs.precision import Precision, to_output
 
 
 class FrameTimer:
@@ -43,6 +47,54 @@ class _Untimed:
 def _sync() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
+
+
+class _Calls:
+    """Every model call of a stream: inputs in the precision's layout, the call under its
+    autocast, timed by the clock."""
+
+    def __init__(self, clock, precision: Precision, device) -> None:
+        self.clock, self.precision, self.device = clock, precision, device
+
+    def run(self, frames: int, fn, *args, **kwargs):
+        args = tuple(self.precision.layout(a) for a in args)
+        with self.precision.autocast(self.device):
+            return self.clock.run(frames, fn, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """How a clip arch streams: chunks of ``frames`` LR frames, consecutive chunks sharing
+    ``overlap`` frames (default: a quarter; at most half, so no frame is in three chunks). Over
+    the shared frames, ``policy`` ``drop`` keeps the earlier chunk's outputs for the first half
+    and the later chunk's for the rest (each chunk loses the outputs next to its inner borders);
+    ``blend`` cross-fades linearly from the earlier to the later chunk
+    (``vsr.archs.blend.rising_weights``, no margin)."""
+
+    frames: int = 16
+    overlap: int | None = None
+    policy: Literal["drop", "blend"] = "drop"
+
+    def __post_init__(self) -> None:
+        if self.frames < 1:
+            raise ValueError(f"chunk frames must be >= 1, got {self.frames}")
+        if self.overlap is None:
+            object.__setattr__(self, "overlap", self.frames // 4)
+        if not 0 <= self.overlap <= self.frames // 2:  # so no frame is in three chunks
+            raise ValueError(f"chunk overlap must be in [0, {self.frames // 2}] for "
+                             f"{self.frames}-frame chunks, got {self.overlap}")
+        if self.policy not in ("drop", "blend"):
+            raise ValueError(f"chunk policy must be drop or blend, got {self.policy!r}")
+
+    def later_weights(self) -> Tensor:
+        """Weight of the later chunk on each shared frame."""
+        if self.policy == "blend":
+            return rising_weights(self.overlap)
+        keep_earlier = self.overlap - self.overlap // 2
+        return torch.cat([torch.zeros(keep_earlier), torch.ones(self.overlap // 2)])
+
+    def describe(self) -> dict:
+        return {"frames": self.frames, "overlap": self.overlap, "policy": self.policy}
 
 
 def frame_conditions(
@@ -210,19 +262,28 @@ def stream(
     frames: Iterable[Tensor],
     device: torch.device | str = "cpu",
     batch_frames: int = 8,
-    chunk_frames: int = 16,
+    chunk: int | ChunkSpec = 16,
     conditions: Iterable[dict] | None = None,
     timer: FrameTimer | None = None,
+    *,
     start: SequenceStart | None = None,
+    precision: Precision | None = None,
 ) -> Iterator[Tensor]:
-    """SR frames (C, sH, sW) on the CPU, one per LR frame (C, H, W), in bounded memory.
+    """SR frames (C, sH, sW) in float32 on the CPU, one per LR frame (C, H, W), in bounded memory.
 
-    ``conditions`` gives per-frame keyword arguments of a recurrent arch's ``step`` (its declared
-    ``conditions``, e.g. FOCAS's ``gaze``), one dict per frame, consumed in step with the frames
-    (see ``frame_conditions``). ``timer`` collects the model's time per emitted frame. ``start``
-    overrides the arch's ``sequence_start``; ``mirror`` holds the whole clip (short test clips).
+    ``chunk`` says how clip archs are chunked (an int: that many frames, default overlap and
+    policy). ``conditions`` gives per-frame keyword arguments of a recurrent arch's ``step`` (its
+    declared ``conditions``, e.g. FOCAS's ``gaze``), one dict per frame, consumed in step with the
+    frames (see ``frame_conditions``). ``timer`` collects the model's time per emitted frame.
+    ``start`` overrides the arch's ``sequence_start``; ``mirror`` holds the whole clip (short
+    test clips). ``precision`` sets autocast and memory layout of the model calls
+    (``Precision.prepare`` is applied to the arch here: channels-last converts its parameters in
+    place).
     """
-    clock = timer if timer is not None else _Untimed()
+    precision = precision if precision is not None else Precision()
+    precision.prepare(arch, device)
+    clock = _Calls(timer if timer is not None else _Untimed(), precision, device)
+    chunk = chunk if isinstance(chunk, ChunkSpec) else ChunkSpec(chunk)
     mode = _temporal(arch)
     if conditions is not None and mode != "recurrent":
         raise TypeError(f"per-frame conditions need a recurrent arch; {type(arch).__name__} is "
@@ -239,7 +300,7 @@ def stream(
                 given = list(itertools.islice(conditions, len(clip)))
                 per_frame = iter([given[i] for i in order])
             outs = list(_stream_mode(arch, mode, iter([clip[i] for i in order]), device,
-                                     batch_frames, chunk_frames, per_frame, clock))
+                                     batch_frames, chunk, per_frame, clock))
             for t in range(len(clip)):
                 yield (outs[t] + outs[len(outs) - 1 - t]) / 2
             _drop_timings(timer, len(clip))
@@ -250,7 +311,7 @@ def stream(
         if conditions is not None and pad:
             given = list(itertools.islice(conditions, len(head)))
             conditions = itertools.chain(given[pad:0:-1], given, conditions)
-        outs = _stream_mode(arch, mode, frames, device, batch_frames, chunk_frames, conditions,
+        outs = _stream_mode(arch, mode, frames, device, batch_frames, chunk, conditions,
                             clock)
         yield from itertools.islice(outs, pad, None)
         if pad:
@@ -265,7 +326,7 @@ def _drop_timings(timer: FrameTimer | None, keep: int) -> None:
 
 
 def _stream_mode(arch, mode: str, frames: Iterator[Tensor], device, batch_frames: int,
-                 chunk_frames: int, conditions: Iterator[dict] | None,
+                 chunk: ChunkSpec, conditions: Iterator[dict] | None,
                  clock) -> Iterator[Tensor]:
     if mode == "frame":
         yield from _stream_frames(arch, frames, device, batch_frames, clock)
@@ -275,7 +336,7 @@ def _stream_mode(arch, mode: str, frames: Iterator[Tensor], device, batch_frames
     elif mode == "window":
         yield from _stream_window(arch, frames, device, clock)
     else:
-        yield from _stream_clip(arch, frames, device, chunk_frames, clock)
+        yield from _stream_clip(arch, frames, device, chunk, clock)
 
 
 def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
@@ -284,10 +345,19 @@ def _stream_frames(arch, frames: Iterator[Tensor], device, batch_frames: int,
     for frame in frames:
         batch.append(frame)
         if len(batch) == batch_frames:
-            yield from clock.run(len(batch), arch, torch.stack(batch).to(device)).cpu()
+            yield from _frames_of(clock.run(len(batch), arch, torch.stack(batch).to(device)))
             batch = []
     if batch:
-        yield from clock.run(len(batch), arch, torch.stack(batch).to(device)).cpu()
+        yield from _frames_of(clock.run(len(batch), arch, torch.stack(batch).to(device)))
+
+
+def _frames_of(batch: Tensor) -> Iterator[Tensor]:
+    """The frames of a batch output; once the last is yielded nothing here refers to the batch,
+    so a suspended stream holds no output (a tiled run suspends one stream per tile)."""
+    frames = list(to_output(batch).unbind(0))
+    del batch
+    while frames:
+        yield frames.pop(0)
 
 
 def _stream_recurrent(arch, frames: Iterator[Tensor], device, conditions,
@@ -304,7 +374,7 @@ def _stream_recurrent(arch, frames: Iterator[Tensor], device, conditions,
     state = None
     while curr is not None:
         sr, state, _ = clock.run(1, _step, arch, prev, curr, state, next(conditions))
-        yield sr[0].cpu()
+        yield to_output(sr[0])
         prev, curr = curr, nxt
         if curr is not None:
             following = next(frames, None)
@@ -329,37 +399,36 @@ def _stream_window(arch, frames: Iterator[Tensor], device, clock) -> Iterator[Te
             return
         # before the end is known, every index the window needs past t is already read
         idx = _window_indices(t, read if exhausted else t + half + 1, arch.num_frames)
-        yield clock.run(1, arch, torch.stack([buffer[i] for i in idx])[None])[0].cpu()
+        yield to_output(clock.run(1, arch, torch.stack([buffer[i] for i in idx])[None])[0])
         buffer.pop(t - half - 1, None)
 
 
-def _stream_clip(arch, frames: Iterator[Tensor], device, chunk_frames: int,
+def _stream_clip(arch, frames: Iterator[Tensor], device, chunk: ChunkSpec,
                  clock) -> Iterator[Tensor]:
-    """Chunks of ``chunk_frames`` overlapping by a quarter; each chunk's outputs within half the
-    overlap of an inner chunk border are discarded (KAIR-style temporal tiling)."""
-    overlap = chunk_frames // 4
-    if chunk_frames <= overlap or chunk_frames < 1:
-        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
-    buf: list[Tensor] = []
-    start = emitted = 0
+    """Runs chunks of ``chunk.frames``; the outputs a chunk shares with the next wait for it and
+    are then merged by the chunk's weights (0/1 for ``drop``, a ramp for ``blend``)."""
+    later = chunk.later_weights()
+    buf: list[Tensor] = []  # LR frames of the current chunk; its head is shared with the last one
+    pending: list[Tensor] = []  # the previous chunk's outputs on the shared frames
     exhausted = False
     while True:
-        while not exhausted and len(buf) < chunk_frames:
+        while not exhausted and len(buf) < chunk.frames:
             frame = next(frames, None)
             if frame is None:
                 exhausted = True
             else:
                 buf.append(frame.to(device))
-        if not buf:
+        if len(buf) == len(pending):  # nothing new after the shared frames: they are final
+            yield from pending
             return
-        stop = start + len(buf) if exhausted else start + len(buf) - overlap // 2
-        # the chunk's time is charged to the frames it emits (overlap included)
-        out = clock.run(stop - emitted, arch, torch.stack(buf)[None])[0]
-        for i in range(emitted, stop):
-            yield out[i - start].cpu()
-        emitted = stop
+        keep = 0 if exhausted else chunk.overlap  # outputs held back for the next chunk
+        # the chunk's time is charged to the frames it adds to the shared ones
+        out = clock.run(len(buf) - len(pending), arch, torch.stack(buf)[None])[0]
+        for i, earlier in enumerate(pending):
+            yield torch.lerp(earlier, to_output(out[i]), float(later[i]))
+        for i in range(len(pending), len(buf) - keep):
+            yield to_output(out[i])
+        pending = [to_output(out[i]) for i in range(len(buf) - keep, len(buf))]
+        buf = buf[len(buf) - keep:]
         if exhausted:
             return
-        new_start = emitted - (overlap - overlap // 2)
-        buf = buf[new_start - start:]
-        start = new_start

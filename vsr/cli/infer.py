@@ -44,6 +44,18 @@ def register(sub) -> None:
     parser.add_argument("--queue-frames", type=int, default=8,
                         help="frames decoded ahead and queued for encoding, each on its own "
                              "thread; 0 runs decode, model and encode one after another")
+    parser.add_argument("--chunk-overlap", type=int,
+                        help="clip models: frames shared by consecutive chunks (default a quarter)")
+    parser.add_argument("--chunk-policy", choices=["drop", "blend"], default="drop",
+                        help="clip models: how the shared frames' two outputs are merged")
+    parser.add_argument("--tile", type=_tile_size, metavar="H,W",
+                        help="run on overlapping LR tiles of H,W px, stitched at HR")
+    parser.add_argument("--tile-overlap", type=int, default=16, metavar="PX",
+                        help="LR px shared by neighbouring tiles (default 16)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+                        help="autocast dtype of the model calls")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="NHWC memory layout for the model and its frame inputs")
     parser.add_argument("overrides", nargs="*")
     parser.set_defaults(func=run)
 
@@ -100,6 +112,13 @@ def _decoded(source) -> Iterator:
             yield frame_to_tensor(frame)
 
 
+def _tile_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W in LR pixels, got {text!r}") from None
+    return h, w
+
 
 def _gaze_track(spec: str, source, net):
     """``--gaze``: 'centre', 'H,W' (HR pixels) or a CSV with header frame,x,y (HR pixels)."""
@@ -137,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
 def _infer(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vsr.archs.sequence import frame_conditions, stream
+    from vsr.archs.precision import Precision
+    from vsr.archs.sequence import ChunkSpec, frame_conditions
+    from vsr.archs.tiles import TileSpec, stream_tiled
     from vsr.cli.common import arch_config, build_net
     from vsr.config.experiment import validate_experiment
     from vsr.config.loader import apply_overrides, load_config
@@ -152,6 +173,11 @@ def _infer(args: argparse.Namespace) -> int:
     if args.queue_frames < 0:
         raise ConfigError(f"--queue-frames must be >= 0, got {args.queue_frames}")
     video, encoder = _check_output(args)
+    try:
+        tile = TileSpec(args.tile, args.tile_overlap) if args.tile else None
+        chunk = ChunkSpec(args.chunk_frames, args.chunk_overlap, args.chunk_policy)
+    except ValueError as exc:
+        raise ConfigError(f"--tile/--chunk-*: {exc}") from None
     if args.config:
         raw, prov = load_config(args.config, args.overrides)
     else:
@@ -191,9 +217,10 @@ def _infer(args: argparse.Namespace) -> int:
             replace=args.overwrite))
         writer = stack.enter_context(WriteBehind(write, depth, "encode"))
         lr_frames = stack.enter_context(Prefetch(_decoded(source), depth, "decode"))
-        srs = stack.enter_context(contextlib.closing(stream(
-            net, lr_frames, device, args.batch_frames, args.chunk_frames,
-            conditions=frame_conditions(net, conditions))))
+        srs = stack.enter_context(contextlib.closing(stream_tiled(
+            net, lr_frames, tile, device, args.batch_frames, chunk,
+            conditions=frame_conditions(net, conditions),
+            precision=Precision(args.precision, args.channels_last))))
         for index, sr in enumerate(srs):
             frame = tensor_to_frame(sr)
             if args.draw_gaze:

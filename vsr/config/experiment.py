@@ -93,6 +93,32 @@ class TrainCfg:
 
 
 @dataclass
+class TileCfg:
+    """Spatial tiles of ``size`` [h, w] LR px sharing ``overlap`` LR px (vsr.archs.tiles)."""
+
+    size: tuple[int, int]
+    overlap: int = 16
+
+
+@dataclass
+class ChunkCfg:
+    """Clip archs: chunks of ``frames`` sharing ``overlap`` frames (default a quarter), merged by
+    ``policy`` (vsr.archs.sequence.ChunkSpec)."""
+
+    frames: int = 16
+    overlap: int | None = None
+    policy: Literal["drop", "blend"] = "drop"
+
+
+@dataclass
+class DatasetInferenceCfg:
+    """Per-dataset replacements of ``test.tile`` / ``test.chunk`` (unset: the test-wide one)."""
+
+    tile: TileCfg | None = None
+    chunk: ChunkCfg | None = None
+
+
+@dataclass
 class TestCfg:
     datasets: dict[str, Annotated[dict, DATASETS]]
     metrics: dict[str, Annotated[dict, METRICS]] = field(default_factory=dict)  # name -> spec
@@ -100,7 +126,11 @@ class TestCfg:
     save_video: bool = False  # SR of each clip as visual/<dataset>/<clip>.mp4 (H.264)
     draw_overlay: bool = False  # saved frames/videos show what the arch did (FOCAS: gaze, regions)
     batch_frames: PositiveInt = 8  # frames per forward for frame/window models
-    chunk_frames: PositiveInt = 16  # clip models: frames per chunk (with overlap) when streaming
+    chunk: ChunkCfg = field(default_factory=ChunkCfg)  # clip models: temporal chunks
+    tile: TileCfg | None = None  # spatial tiles for every model (None: whole frames)
+    per_dataset: dict[str, DatasetInferenceCfg] = field(default_factory=dict)  # name -> overrides
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype of the model calls
+    channels_last: bool = False  # NHWC parameters and frame inputs
     # how frame values become a set's number: per clip then over clips, over all frames of the
     # set, or per segment of ``segment_frames`` frames, then segments, then clips (FOCAS)
     averaging: Literal["clip", "frame", "segment"] = "clip"

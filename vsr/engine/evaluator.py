@@ -19,7 +19,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vsr.archs.sequence import FrameTimer, frame_conditions, stream
+from vsr.archs.precision import Precision
+from vsr.archs.sequence import ChunkSpec, FrameTimer, frame_conditions
+from vsr.archs.tiles import TileSpec, stream_tiled
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 from vsr.metrics.protocol import Averaging
@@ -70,12 +72,17 @@ class Evaluator:
         device: torch.device | str = "cpu",
         save_images: bool = False,
         batch_frames: int = 8,
-        chunk_frames: int = 16,
+        chunk: int | ChunkSpec = 16,
         log: Callable[[str], None] = print,
         save_video: bool = False,
         draw_overlay: bool = False,
         averaging: Averaging | None = None,
+        tile: TileSpec | None = None,
+        per_dataset: dict[str, dict] | None = None,
+        precision: Precision | None = None,
     ) -> None:
+        """``per_dataset``: {dataset: {"tile": TileSpec | None, "chunk": ChunkSpec}}, each key
+        present replacing the test-wide ``tile`` / ``chunk`` for that dataset."""
         self.datasets = datasets
         self.metrics = {name: as_sequence_metric(m) for name, m in metrics.items()}
         self.averaging = averaging if averaging is not None else Averaging()
@@ -83,7 +90,10 @@ class Evaluator:
         self.device = device
         self.save_images = save_images
         self.batch_frames = batch_frames
-        self.chunk_frames = chunk_frames
+        self.chunk = chunk if isinstance(chunk, ChunkSpec) else ChunkSpec(chunk)
+        self.tile = tile
+        self.per_dataset = per_dataset or {}
+        self.precision = precision if precision is not None else Precision()
         self.log = log
         self.save_video = save_video
         self.draw_overlay = draw_overlay
@@ -118,8 +128,10 @@ class Evaluator:
         video_path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
         start = time.perf_counter()
         timer = FrameTimer()
-        srs = stream(net, lr_iter, self.device, self.batch_frames, self.chunk_frames,
-                     conditions=frame_conditions(net, conditions), timer=timer)
+        tile, chunk = self._tiling(ds_name)
+        srs = stream_tiled(net, lr_iter, tile, self.device, self.batch_frames, chunk,
+                           conditions=frame_conditions(net, conditions), timer=timer,
+                           precision=self.precision)
         index = -1
         if gt_iter is not None:
             for metric in self.metrics.values():
@@ -158,6 +170,16 @@ class Evaluator:
             means = ", ".join(f"{m} {result.value(m, self.averaging):.4f}" for m in self.metrics)
             self.log(f"{ds_name}/{clip.name}: {result.num_frames} frames, {means}")
         return result
+
+    def _tiling(self, ds_name: str) -> tuple[TileSpec | None, ChunkSpec]:
+        own = self.per_dataset.get(ds_name, {})
+        return own.get("tile", self.tile), own.get("chunk", self.chunk)
+
+    def _inference(self, ds_name: str) -> dict:
+        """How the SR frames of a dataset were computed, for its results record."""
+        tile, chunk = self._tiling(ds_name)
+        return {**self.precision.describe(), "tile": tile.describe() if tile else None,
+                "chunk": chunk.describe()}
 
     def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, frames: tuple,
                      conditions: dict) -> None:
@@ -198,6 +220,7 @@ class Evaluator:
             "average": average,
             "frames": frames,
             "seconds": seconds,
+            "inference": self._inference(ds_name),
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
                        "model_ms_median": (1000 * statistics.median(c.model_seconds)
                                            if c.model_seconds else math.nan),
@@ -235,7 +258,8 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     lines = [f"# {record['dataset']}", ""]
     lines += [f"- {m}: {p}" for m, p in record["protocols"].items()]
     lines += [f"- {record['averaging']}",
-              f"- {record['frames']} frames in {record['seconds']:.1f} s", ""]
+              f"- {record['frames']} frames in {record['seconds']:.1f} s",
+              f"- inference: {_describe_inference(record['inference'])}", ""]
     lines.append("| clip | frames | model ms/frame (median) | " + " | ".join(metrics) + " |")
     lines.append("|---|---|---|" + "---|" * len(metrics))
     for clip in record["clips"]:
@@ -245,3 +269,13 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     cells = " | ".join(f"{record['average'][m]:.4f}" for m in metrics)
     lines.append(f"| **average** | {record['frames']} | | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def _describe_inference(inference: dict) -> str:
+    tile = inference["tile"]
+    tiles = (f"{tile['size'][0]}x{tile['size'][1]} LR tiles, overlap {tile['overlap']} px"
+             if tile else "whole frames")
+    chunk = inference["chunk"]
+    layout = "channels-last" if inference["channels_last"] else "contiguous NCHW"
+    return (f"{inference['precision']}, {layout}, {tiles}, clip chunks of {chunk['frames']} "
+            f"frames overlapping {chunk['overlap']} ({chunk['policy']})")
