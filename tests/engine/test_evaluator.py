@@ -148,3 +148,37 @@ def test_bad_tiling_config_is_one_error_naming_the_key(tmp_path):
     cfg = _tiling_config(tmp_path, "  chunk: {frames: 4, overlap: 3}\n")
     with pytest.raises(ConfigError, match="test.chunk: chunk overlap"):
         build_evaluator(cfg.test, tmp_path / "out", "cpu")
+
+
+def test_sequence_start_from_the_test_config_reaches_the_stream(tmp_path):
+    """test.sequence_start (here per dataset) runs each clip as SequenceStart says, and the
+    results record it."""
+    import json
+
+    from tests.archs.test_sequence import RecurrentNet
+    from vsr.archs.sequence import SequenceStart, run_clip
+    from vsr.config.experiment import TestCfg
+    from vsr.config.loader import Provenance
+    from vsr.config.schema import build_dataclass
+    from vsr.engine.builders import build_evaluator
+    from vsr.io.image import read_image
+
+    for t in range(4):
+        write_image(tmp_path / "lr" / "c" / f"{t:04d}.png",
+                    (torch.rand(6, 7, 3) * 255).to(torch.uint8).numpy())
+    spec = {"datasets": {"d": {"type": "VideoFolderTest", "lr_root": str(tmp_path / "lr"),
+                               "scale": 2}},
+            "save_images": True, "per_dataset": {"d": {"sequence_start": {"reflect_pad": 2}}}}
+    test = build_dataclass(TestCfg, spec, "test", Provenance())
+    net = RecurrentNet("zeros").eval()
+    build_evaluator(test, tmp_path / "out", "cpu", log=lambda _: None).evaluate(net)
+    lr = torch.stack([torch.from_numpy(read_image(tmp_path / "lr" / "c" / f"{t:04d}.png"))
+                      .permute(2, 0, 1).float() / 255 for t in range(4)])[None]
+    expected = run_clip(net, lr, start=SequenceStart(reflect_pad=2))[0]
+    for t in range(4):
+        saved = read_image(tmp_path / "out" / "visual" / "d" / "c" / f"{t:08d}.png")
+        want = (expected[t].clamp(0, 1) * 255).round().permute(1, 2, 0).to(torch.uint8)
+        assert (torch.from_numpy(saved).int() - want.int()).abs().max() <= 1
+    assert not torch.allclose(expected, run_clip(net, lr)[0], atol=1e-2)
+    record = json.loads((tmp_path / "out" / "results" / "d.json").read_text())
+    assert record["inference"]["sequence_start"] == {"reflect_pad": 2, "mirror": False}

@@ -111,11 +111,22 @@ class ChunkCfg:
 
 
 @dataclass
+class SequenceStartCfg:
+    """How each test clip begins (vsr.archs.sequence.SequenceStart): ``reflect_pad`` frames
+    prepended and dropped (FRVSR/TecoGAN), or ``mirror`` (RVRT on Vimeo-90K-T)."""
+
+    reflect_pad: NonNegativeInt = 0
+    mirror: bool = False
+
+
+@dataclass
 class DatasetInferenceCfg:
-    """Per-dataset replacements of ``test.tile`` / ``test.chunk`` (unset: the test-wide one)."""
+    """Per-dataset replacements of ``test.tile`` / ``test.chunk`` / ``test.sequence_start``
+    (unset: the test-wide one)."""
 
     tile: TileCfg | None = None
     chunk: ChunkCfg | None = None
+    sequence_start: SequenceStartCfg | None = None
 
 
 @dataclass
@@ -129,6 +140,7 @@ class TestCfg:
     chunk: ChunkCfg = field(default_factory=ChunkCfg)  # clip models: temporal chunks
     tile: TileCfg | None = None  # spatial tiles for every model (None: whole frames)
     per_dataset: dict[str, DatasetInferenceCfg] = field(default_factory=dict)  # name -> overrides
+    sequence_start: SequenceStartCfg | None = None  # None: the arch's own (``sequence_start``)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype of the model calls
     channels_last: bool = False  # NHWC parameters and frame inputs
     # how frame values become a set's number: per clip then over clips, over all frames of the

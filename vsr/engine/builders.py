@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from vsr.archs.precision import Precision
-from vsr.archs.sequence import ChunkSpec
+from vsr.archs.sequence import ChunkSpec, SequenceStart
 from vsr.archs.tiles import TileSpec
-from vsr.config.experiment import ChunkCfg, TestCfg, TileCfg
+from vsr.config.experiment import ChunkCfg, SequenceStartCfg, TestCfg, TileCfg
 from vsr.config.loader import ConfigError
 from vsr.engine.evaluator import Evaluator
 from vsr.metrics.protocol import Averaging
@@ -30,18 +30,30 @@ def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=prin
             per_dataset[name]["tile"] = tile_spec(own.tile, f"test.per_dataset.{name}.tile")
         if own.chunk is not None:
             per_dataset[name]["chunk"] = chunk_spec(own.chunk, f"test.per_dataset.{name}.chunk")
+        if own.sequence_start is not None:
+            per_dataset[name]["start"] = start_policy(own.sequence_start,
+                                                      f"test.per_dataset.{name}.sequence_start")
     return Evaluator(datasets, metrics, out_dir, device, test.save_images, test.batch_frames,
                      chunk_spec(test.chunk, "test.chunk"), log, save_video=test.save_video,
                      draw_overlay=test.draw_overlay,
                      averaging=Averaging(test.averaging, test.segment_frames),
                      tile=tile_spec(test.tile, "test.tile") if test.tile else None,
                      per_dataset=per_dataset,
-                     precision=Precision(test.precision, test.channels_last))
+                     precision=Precision(test.precision, test.channels_last),
+                     start=start_policy(test.sequence_start, "test.sequence_start")
+                     if test.sequence_start else None)
 
 
 def tile_spec(cfg: TileCfg, key: str) -> TileSpec:
     try:
         return TileSpec(tuple(cfg.size), cfg.overlap)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def start_policy(cfg: SequenceStartCfg, key: str) -> SequenceStart:
+    try:
+        return SequenceStart(cfg.reflect_pad, cfg.mirror)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
 

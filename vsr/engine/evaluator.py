@@ -6,6 +6,7 @@ says, and writes a results table per dataset that states both."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from vsr.archs.precision import Precision
-from vsr.archs.sequence import ChunkSpec, FrameTimer, frame_conditions
+from vsr.archs.sequence import ChunkSpec, FrameTimer, SequenceStart, frame_conditions
 from vsr.archs.tiles import TileSpec, stream_tiled
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
@@ -80,6 +81,7 @@ class Evaluator:
         tile: TileSpec | None = None,
         per_dataset: dict[str, dict] | None = None,
         precision: Precision | None = None,
+        start: SequenceStart | None = None,
     ) -> None:
         """``per_dataset``: {dataset: {"tile": TileSpec | None, "chunk": ChunkSpec}}, each key
         present replacing the test-wide ``tile`` / ``chunk`` for that dataset."""
@@ -94,6 +96,7 @@ class Evaluator:
         self.tile = tile
         self.per_dataset = per_dataset or {}
         self.precision = precision if precision is not None else Precision()
+        self.start = start  # None: each arch's own sequence start
         self.log = log
         self.save_video = save_video
         self.draw_overlay = draw_overlay
@@ -131,7 +134,8 @@ class Evaluator:
         tile, chunk = self._tiling(ds_name)
         srs = stream_tiled(net, lr_iter, tile, self.device, self.batch_frames, chunk,
                            conditions=frame_conditions(net, conditions), timer=timer,
-                           precision=self.precision)
+                           precision=self.precision,
+                           start=self.per_dataset.get(ds_name, {}).get("start", self.start))
         index = -1
         if gt_iter is not None:
             for metric in self.metrics.values():
@@ -178,8 +182,10 @@ class Evaluator:
     def _inference(self, ds_name: str) -> dict:
         """How the SR frames of a dataset were computed, for its results record."""
         tile, chunk = self._tiling(ds_name)
+        start = self.per_dataset.get(ds_name, {}).get("start", self.start)
         return {**self.precision.describe(), "tile": tile.describe() if tile else None,
-                "chunk": chunk.describe()}
+                "chunk": chunk.describe(),
+                "sequence_start": None if start is None else dataclasses.asdict(start)}
 
     def _score_frame(self, result: ClipResult, ds_name: str, clip, index: int, frames: tuple,
                      conditions: dict) -> None:
@@ -277,5 +283,9 @@ def _describe_inference(inference: dict) -> str:
              if tile else "whole frames")
     chunk = inference["chunk"]
     layout = "channels-last" if inference["channels_last"] else "contiguous NCHW"
+    start = inference.get("sequence_start")
+    begins = ("the arch's own sequence start" if start is None else
+              "each clip mirrored" if start["mirror"] else
+              f"{start['reflect_pad']} reflected frames prepended and dropped")
     return (f"{inference['precision']}, {layout}, {tiles}, clip chunks of {chunk['frames']} "
-            f"frames overlapping {chunk['overlap']} ({chunk['policy']})")
+            f"frames overlapping {chunk['overlap']} ({chunk['policy']}), {begins}")
