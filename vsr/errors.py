@@ -34,3 +34,7 @@ class TrainingDiverged(VSRError):
 
 class Interrupted(VSRError):
     """The user pressed Ctrl-C; what was finished is saved (the message says where). Exit 130."""
+
+
+class ClipError(VSRError):
+    """A test clip failed; the message names the dataset, clip and frame, and what went wrong."""

@@ -2,6 +2,7 @@
 video with fps and audio; bad input gives one clear error and loses nothing."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,41 @@ def test_infer_tiles_precision_and_channels_last(tmp_path):
     focas = "{type: FOCAS, scale: 2, num_channels: 4, num_blocks: 1, regions: [16, 8, 4]}"
     assert main(["infer", "--arch", focas, "-i", str(tmp_path / "lr"), "-o",
                  str(tmp_path / "f"), "--gaze", "centre", "--tile", "6,8"]) != 0
+
+
+def test_a_clip_failing_names_clip_and_frame_and_resume_keeps_the_finished_ones(tmp_path,
+                                                                                capsys):
+    """Clip b's frame 1 is corrupt: clip a's scores are already saved, the error names the clip,
+    the output frame it was producing (Bicubic reads a batch ahead) and the file, and after the
+    fix ``test --resume`` reuses a and gives the clean run's table."""
+    rng = np.random.default_rng(0)
+    for clip in ("a", "b"):
+        for i in range(3):
+            write_image(tmp_path / "gt" / clip / f"{i:04d}.png",
+                        rng.integers(0, 256, (16, 16, 3), np.uint8))
+    cfg = {"name": "two", "output_root": str(tmp_path / "exp"),
+           "model": {"type": "SupervisedVSR", "arch": {"type": "Bicubic", "scale": 4}},
+           "test": {"datasets": {"d": {"type": "VideoFolderTest", "gt_root": str(tmp_path / "gt"),
+                                       "degradation": {"type": "BI"}, "scale": 4}},
+                    "metrics": {"PSNR": {"type": "PSNR"}}}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["test", "-c", str(path)]) == 0
+    clean = json.loads((tmp_path / "exp" / "two" / "results" / "d.json").read_text())
+    shutil.rmtree(tmp_path / "exp")
+    frame = tmp_path / "gt" / "b" / "0001.png"
+    good = frame.read_bytes()
+    frame.write_bytes(b"\x89PNG broken")
+    capsys.readouterr()
+    assert main(["test", "-c", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: d/b, producing output frame 0: cannot decode frame ")
+    assert "b/0001.png" in err and "rerun with --resume" in err
+    saved = tmp_path / "exp" / "two" / "results" / "d" / ".clips"
+    assert [p.name for p in saved.iterdir()] == ["a.json"]
+    frame.write_bytes(good)
+    assert main(["test", "-c", str(path), "--resume"]) == 0
+    assert "d/a: scores of the earlier run reused (--resume)" in capsys.readouterr().out
+    resumed = json.loads((tmp_path / "exp" / "two" / "results" / "d.json").read_text())
+    assert resumed["average"] == clean["average"]
+    assert [c["mean"] for c in resumed["clips"]] == [c["mean"] for c in clean["clips"]]

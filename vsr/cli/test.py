@@ -13,6 +13,8 @@ def register(sub) -> None:
     parser = sub.add_parser("test", help="evaluate a model on the config's test datasets")
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("--weights", help="weights file (ours, or an original release layout)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the scores of clips an interrupted or failed run finished")
     parser.add_argument("overrides", nargs="*")
     parser.set_defaults(func=run)
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     net = build_net(cfg, args.weights, device)
     out_dir = cfg.experiment_dir
     atomic_write_bytes(out_dir / "config.yaml", dump_config(resolved_dict(cfg)).encode())
-    evaluator = build_evaluator(cfg.test, out_dir, device)
+    evaluator = build_evaluator(cfg.test, out_dir, device, resume=args.resume)
     scores = evaluator.evaluate(net)
     print(yaml.safe_dump({"results": scores, "written_to": str(out_dir / "results")},
                          sort_keys=False))

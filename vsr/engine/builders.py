@@ -17,7 +17,8 @@ from vsr.metrics.protocol import Averaging
 from vsr.registry import DATASETS, METRICS
 
 
-def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=print) -> Evaluator:
+def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=print,
+                    resume: bool = False) -> Evaluator:
     datasets = {name: DATASETS.build(spec) for name, spec in test.datasets.items()}
     metrics = {name: METRICS.build(spec) for name, spec in test.metrics.items()}
     per_dataset = {}
@@ -41,7 +42,8 @@ def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=prin
                      per_dataset=per_dataset,
                      precision=Precision(test.precision, test.channels_last),
                      start=start_policy(test.sequence_start, "test.sequence_start")
-                     if test.sequence_start else None)
+                     if test.sequence_start else None,
+                     resume=resume)
 
 
 def tile_spec(cfg: TileCfg, key: str) -> TileSpec:

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -19,10 +20,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from vsr.archs.precision import Precision
 from vsr.archs.sequence import ChunkSpec, FrameTimer, SequenceStart, frame_conditions
 from vsr.archs.tiles import TileSpec, stream_tiled
+from vsr.errors import ClipError, VSRError
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
 from vsr.metrics.protocol import Averaging
@@ -82,9 +85,11 @@ class Evaluator:
         per_dataset: dict[str, dict] | None = None,
         precision: Precision | None = None,
         start: SequenceStart | None = None,
+        resume: bool = False,
     ) -> None:
         """``per_dataset``: {dataset: {"tile": TileSpec | None, "chunk": ChunkSpec}}, each key
-        present replacing the test-wide ``tile`` / ``chunk`` for that dataset."""
+        present replacing the test-wide ``tile`` / ``chunk`` for that dataset. ``resume``: clips
+        whose scores an earlier run of the same folder saved are read back, not run again."""
         self.datasets = datasets
         self.metrics = {name: as_sequence_metric(m) for name, m in metrics.items()}
         self.averaging = averaging if averaging is not None else Averaging()
@@ -97,6 +102,7 @@ class Evaluator:
         self.per_dataset = per_dataset or {}
         self.precision = precision if precision is not None else Precision()
         self.start = start  # None: each arch's own sequence start
+        self.resume = resume
         self.log = log
         self.save_video = save_video
         self.draw_overlay = draw_overlay
@@ -109,12 +115,34 @@ class Evaluator:
         summary = {}
         try:
             for ds_name, dataset in self.datasets.items():
-                clips = [self._run_clip(net, ds_name, clip, on_first_frame)
+                clips = [self._finished_or_run(net, ds_name, clip, on_first_frame)
                          for clip in dataset.clips()]
                 summary[ds_name] = self._write_results(ds_name, clips)
         finally:
             net.train(was_training)
         return summary
+
+    def _clip_record(self, ds_name: str, clip_name: str) -> Path:
+        return self.out_dir / "results" / ds_name / ".clips" / f"{clip_name}.json"
+
+    def _finished_or_run(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
+        """A clip's result, saved as soon as it is scored so that a failure later on loses
+        nothing; with ``resume``, read back when an earlier run saved it for the same metrics."""
+        record = self._clip_record(ds_name, clip.name)
+        if self.resume and record.is_file():
+            saved = ClipResult(**json.loads(record.read_text()))
+            if set(saved.per_frame) == set(self.metrics) and saved.num_frames == clip.num_frames:
+                self.log(f"{ds_name}/{clip.name}: scores of the earlier run reused (--resume)")
+                return saved
+        try:
+            result = self._run_clip(net, ds_name, clip, on_first_frame)
+        except (VSRError, OSError, ValueError) as exc:
+            where = getattr(exc, "vsr_where", "before its first frame")
+            raise ClipError(f"{ds_name}/{clip.name}, {where}: {exc} (the clips scored before it "
+                            f"are saved: rerun with --resume to skip them)") from exc
+        atomic_write_bytes(record, json.dumps(dataclasses.asdict(result),
+                                              allow_nan=True).encode())
+        return result
 
     def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
         result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
@@ -141,30 +169,42 @@ class Evaluator:
             for metric in self.metrics.values():
                 metric.begin_clip()
         prev_sr = prev_gt = None  # the only frames held: what temporal metrics compare against
+        bar = tqdm(total=clip.num_frames, desc=f"{ds_name}/{clip.name}", unit="frame",
+                   disable=None, leave=False, dynamic_ncols=True, file=sys.stderr)
+        working, scoring = 0, False  # where a failure happened, for its message
         # A clip that fails part-way leaves no video behind.
-        with open_frame_sink(video_path, clip.fps or 25) if self.save_video else nullcontext() \
-                as video:
-            for index, sr in enumerate(srs):
-                frame_conds = {k: v[index] for k, v in conditions.items()}
-                gt = next(gt_iter, None) if gt_iter is not None else None
-                if gt_iter is not None and gt is None:
-                    raise ValueError(f"{ds_name}/{clip.name}: ground truth ends at frame "
-                                     f"{index}, but the LR clip goes on")
-                if gt is not None:
-                    self._score_frame(result, ds_name, clip, index, (sr, gt, prev_sr, prev_gt),
-                                      frame_conds)
-                    prev_sr, prev_gt = sr, gt
-                if save or video is not None:
-                    frame = tensor_to_frame(sr)
-                    if overlay is not None:
-                        frame = overlay(frame, **{k: frame_conds[k] for k in net.conditions
-                                                  if k in frame_conds})
-                    if save:
-                        write_image(folder / f"{index:08d}.png", frame)
-                    if video is not None:
-                        video.write(frame)
-                if index == 0 and on_first_frame is not None:
-                    on_first_frame(ds_name, clip.name, sr, gt)
+        try:
+            with open_frame_sink(video_path, clip.fps or 25) if self.save_video \
+                    else nullcontext() as video:
+                for index, sr in enumerate(srs):
+                    working, scoring = index, True
+                    frame_conds = {k: v[index] for k, v in conditions.items()}
+                    gt = next(gt_iter, None) if gt_iter is not None else None
+                    if gt_iter is not None and gt is None:
+                        raise ValueError("the ground truth has ended, but the LR clip goes on")
+                    if gt is not None:
+                        self._score_frame(result, ds_name, clip, index,
+                                          (sr, gt, prev_sr, prev_gt), frame_conds)
+                        prev_sr, prev_gt = sr, gt
+                    if save or video is not None:
+                        frame = tensor_to_frame(sr)
+                        if overlay is not None:
+                            frame = overlay(frame, **{k: frame_conds[k] for k in net.conditions
+                                                      if k in frame_conds})
+                        if save:
+                            write_image(folder / f"{index:08d}.png", frame)
+                        if video is not None:
+                            video.write(frame)
+                    if index == 0 and on_first_frame is not None:
+                        on_first_frame(ds_name, clip.name, sr, gt)
+                    bar.update(1)
+                    working, scoring = index + 1, False
+        except Exception as exc:
+            # reading and the model run ahead of the output (batches, windows, chunks)
+            exc.vsr_where = f"frame {working}" if scoring else f"producing output frame {working}"
+            raise
+        finally:
+            bar.close()
         result.num_frames = index + 1
         result.seconds = time.perf_counter() - start
         result.model_seconds = timer.seconds

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from vsr.io.sink import ClosedOrAborted
+
 T = TypeVar("T")
 
 _POLL_S = 0.05  # how often a blocked thread looks whether the other side has stopped
@@ -154,7 +156,7 @@ class Prefetch(_Stage, Iterator[T], Generic[T]):
         self.close()
 
 
-class WriteBehind(_Stage, Generic[T]):
+class WriteBehind(_Stage, ClosedOrAborted, Generic[T]):
     """Call ``write(item)`` on a thread for each :meth:`put` item, in order, up to ``depth``
     items behind the caller.
 
@@ -221,16 +223,3 @@ class WriteBehind(_Stage, Generic[T]):
         self._join()
         self._error = None
 
-    def __enter__(self) -> WriteBehind[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

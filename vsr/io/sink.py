@@ -8,12 +8,9 @@ from types import TracebackType
 import numpy as np
 
 
-class FrameSink(ABC):
-    """Context manager taking uint8 RGB frames; a sink closed after an error keeps no output
-    it cannot vouch for."""
-
-    @abstractmethod
-    def write(self, frame: np.ndarray) -> None: ...
+class ClosedOrAborted(ABC):
+    """A context manager that finishes with ``close()`` when its block succeeds and gives up with
+    ``abort()`` when it raises (a sink, a write-behind queue)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -21,7 +18,7 @@ class FrameSink(ABC):
     @abstractmethod
     def abort(self) -> None: ...
 
-    def __enter__(self) -> FrameSink:
+    def __enter__(self):
         return self
 
     def __exit__(
@@ -34,3 +31,11 @@ class FrameSink(ABC):
             self.close()
         else:
             self.abort()
+
+
+class FrameSink(ClosedOrAborted):
+    """Takes uint8 RGB frames; a sink closed after an error keeps no output it cannot vouch
+    for."""
+
+    @abstractmethod
+    def write(self, frame: np.ndarray) -> None: ...
