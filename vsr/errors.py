@@ -36,5 +36,5 @@ class Interrupted(VSRError):
     """The user pressed Ctrl-C; what was finished is saved (the message says where). Exit 130."""
 
 
-class ClipError(VSRError):
+class ClipError(VSRError, ValueError):
     """A test clip failed; the message names the dataset, clip and frame, and what went wrong."""

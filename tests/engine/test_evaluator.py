@@ -122,7 +122,8 @@ def test_tiles_chunks_and_precision_from_the_config_reach_the_results(tmp_path):
     record = json.loads((tmp_path / "out" / "results" / "a.json").read_text())
     assert record["inference"] == {"precision": "bf16", "channels_last": True,
                                    "tile": {"size": [6, 8], "overlap": 4},
-                                   "chunk": {"frames": 8, "overlap": 2, "policy": "blend"}}
+                                   "chunk": {"frames": 8, "overlap": 2, "policy": "blend"},
+                                   "sequence_start": None}
     other = json.loads((tmp_path / "out" / "results" / "b.json").read_text())
     assert other["inference"]["tile"] == {"size": [6, 8], "overlap": 0}
     markdown = (tmp_path / "out" / "results" / "a.md").read_text()

@@ -58,7 +58,9 @@ class _Calls:
 
     def run(self, frames: int, fn, *args, **kwargs):
         args = tuple(self.precision.layout(a) for a in args)
-        with self.precision.autocast(self.device):
+        # no_grad per call, not around the generator: a mode entered in a generator would stay
+        # on in the caller between frames and after an abandoned stream
+        with torch.no_grad(), self.precision.autocast(self.device):
             return self.clock.run(frames, fn, *args, **kwargs)
 
 
@@ -291,31 +293,30 @@ def stream(
     policy = sequence_start(arch, start)
     frames = iter(frames)
     conditions = iter(conditions) if conditions is not None else None
-    with torch.inference_mode():
-        if policy.mirror:
-            clip = list(frames)
-            order = policy.order(len(clip))
-            per_frame = None
-            if conditions is not None:
-                given = list(itertools.islice(conditions, len(clip)))
-                per_frame = iter([given[i] for i in order])
-            outs = list(_stream_mode(arch, mode, iter([clip[i] for i in order]), device,
-                                     batch_frames, chunk, per_frame, clock))
-            for t in range(len(clip)):
-                yield (outs[t] + outs[len(outs) - 1 - t]) / 2
-            _drop_timings(timer, len(clip))
-            return
-        head = list(itertools.islice(frames, policy.reflect_pad + 1))
-        pad = min(policy.reflect_pad, max(len(head) - 1, 0))
-        frames = itertools.chain(head[pad:0:-1], head, frames)
-        if conditions is not None and pad:
-            given = list(itertools.islice(conditions, len(head)))
-            conditions = itertools.chain(given[pad:0:-1], given, conditions)
-        outs = _stream_mode(arch, mode, frames, device, batch_frames, chunk, conditions,
-                            clock)
-        yield from itertools.islice(outs, pad, None)
-        if pad:
-            _drop_timings(timer, -pad)
+    if policy.mirror:
+        clip = list(frames)
+        order = policy.order(len(clip))
+        per_frame = None
+        if conditions is not None:
+            given = list(itertools.islice(conditions, len(clip)))
+            per_frame = iter([given[i] for i in order])
+        outs = list(_stream_mode(arch, mode, iter([clip[i] for i in order]), device,
+                                 batch_frames, chunk, per_frame, clock))
+        for t in range(len(clip)):
+            yield (outs[t] + outs[len(outs) - 1 - t]) / 2
+        _drop_timings(timer, len(clip))
+        return
+    head = list(itertools.islice(frames, policy.reflect_pad + 1))
+    pad = min(policy.reflect_pad, max(len(head) - 1, 0))
+    frames = itertools.chain(head[pad:0:-1], head, frames)
+    if conditions is not None and pad:
+        given = list(itertools.islice(conditions, len(head)))
+        conditions = itertools.chain(given[pad:0:-1], given, conditions)
+    outs = _stream_mode(arch, mode, frames, device, batch_frames, chunk, conditions,
+                        clock)
+    yield from itertools.islice(outs, pad, None)
+    if pad:
+        _drop_timings(timer, -pad)
 
 
 def _drop_timings(timer: FrameTimer | None, keep: int) -> None:
