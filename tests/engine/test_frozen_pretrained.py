@@ -81,6 +81,12 @@ def test_frozen_part_is_loaded_untrained_out_of_optimizer_and_ema_saved_once(tmp
     assert not optimized & {id(p) for p in flow.parameters()}
     assert optimized == {id(p) for p in trainer.model.net.body.parameters()}
     assert trainer.ema.net.flow is flow
+    head = (trainer.exp_dir / "train.log").read_text().splitlines()
+    body = trainer.model.net.body
+    counted = body.weight.numel() + body.bias.numel()
+    assert head[0].endswith(f"network generator: {counted:,} trainable parameters, "
+                            f"{sum(p.numel() for p in flow.parameters())} frozen")
+    assert head[1].endswith("resolved config:") and head[2] == "name: frozen"
     body_before = trainer.model.net.body.weight.detach().clone()
     trainer.train()
     assert not torch.equal(trainer.model.net.body.weight, body_before)

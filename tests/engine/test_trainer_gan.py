@@ -116,6 +116,7 @@ def test_two_ranks_equal_one_process_with_the_same_global_batch(tmp_path, clips)
     two = read_scalars(tmp_path / "two" / "exp" / "gan" / "metrics.jsonl")
     log = (tmp_path / "two" / "exp" / "gan" / "train.log").read_text()
     assert "world size 2" in log and "parameters and buffers identical on 2 ranks" in log
+    assert out.stderr.count("iter 1/12:") == 1  # one console line, not one per rank
     decisions = [one[i]["updated/discriminator"] for i in range(1, 13)]
     assert 0.0 in decisions and 1.0 in decisions, "the criterion must both pass and fail"
     for i in range(1, 13):

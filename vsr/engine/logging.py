@@ -13,16 +13,32 @@ import torch
 from vsr.io.image import atomic_write_bytes
 
 
-def get_logger(log_file: Path | None = None, name: str = "vsr") -> logging.Logger:
+class _BarSafeHandler(logging.StreamHandler):
+    """Console lines written through tqdm, so they never land on a progress bar's line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 (logging must never raise)
+            self.handleError(record)
+
+
+def get_logger(log_file: Path | None = None, name: str = "vsr",
+               console_level: int = logging.INFO) -> logging.Logger:
+    """The run's logger: the console (``console_level``: ranks other than 0 pass WARNING, so
+    torchrun prints each line once) and, on rank 0, ``log_file``."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.propagate = False
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
-               for h in logger.handlers):
-        console = logging.StreamHandler(sys.stderr)
+    console = next((h for h in logger.handlers if isinstance(h, _BarSafeHandler)), None)
+    if console is None:
+        console = _BarSafeHandler(sys.stderr)
         console.setFormatter(fmt)
         logger.addHandler(console)
+    console.setLevel(console_level)
     if log_file is not None:
         for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
             logger.removeHandler(handler)

@@ -4,6 +4,7 @@ EMA, periodic validation, atomic checkpoints and exact resume."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from pathlib import Path
@@ -118,7 +119,8 @@ class Trainer:
         main = self.dist.is_main
         self.lock = None
         notes = self._prepare_folder(resume, overwrite)
-        self.logger = get_logger(self.exp_dir / "train.log" if main else None)
+        self.logger = get_logger(self.exp_dir / "train.log" if main else None,
+                                 console_level=logging.INFO if main else logging.WARNING)
         for note in notes:
             self.logger.warning(note)
         if main:
@@ -143,6 +145,7 @@ class Trainer:
         self.ddp_nets = {n: wrap_ddp(net, self.device, self.train_cfg.find_unused_parameters)
                          for n, net in nets.items()}
         self.nets = nets
+        self._log_setup(nets)
         total = self.train_cfg.total_iters
         self.optimizers = {n: build_optimizer(named[n], c)
                            for n, c in self.train_cfg.optimizers.items()}
@@ -167,6 +170,15 @@ class Trainer:
         self.run_log = RunLog(self.exp_dir, enabled=main, resumed_at=self.iteration)
 
     # ----------------------------------------------------------------------------- resume
+    def _log_setup(self, nets: dict[str, torch.nn.Module]) -> None:
+        """The head of train.log: what is trained, how big, and the resolved config."""
+        for name, net in nets.items():
+            trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+            frozen = sum(p.numel() for p in net.parameters() if not p.requires_grad)
+            self.logger.info(f"network {name}: {trainable:,} trainable parameters"
+                             + (f", {frozen:,} frozen" if frozen else ""))
+        self.logger.info("resolved config:\n" + dump_config(resolved_dict(self.cfg)).rstrip())
+
     def _prepare_folder(self, resume: str | None, overwrite: bool) -> list[str]:
         """Refuse a folder that holds another run, archive it with ``overwrite``, lock it, and
         remove what killed runs left; the outcome is agreed so no rank starts alone."""
