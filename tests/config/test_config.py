@@ -98,10 +98,14 @@ def test_every_shipped_config_loads_and_its_metrics_build():
     root = Path(__file__).resolve().parents[2] / "configs"
     paths = sorted(p for p in root.rglob("*.yaml") if "_base_" not in p.parts)
     assert len(paths) >= 10
+    from vsr.config.recipe import is_recipe, load_recipe
+    from vsr.engine.stages import stage_configs
+
     for path in paths:
-        cfg = load_experiment(path)
-        if cfg.test is not None:
-            for spec in cfg.test.metrics.values():
+        cfgs = (stage_configs(*load_recipe(path), []) if is_recipe(path)
+                else [load_experiment(path)])
+        for cfg in cfgs:
+            for spec in (cfg.test.metrics.values() if cfg.test is not None else []):
                 METRICS.build(spec)
     focas = load_experiment(root / "focas" / "focas25_eyetracking.yaml").test
     assert (focas.averaging, focas.segment_frames) == ("segment", 50)

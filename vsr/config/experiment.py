@@ -157,6 +157,9 @@ class ExperimentCfg:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     output_root: str = "experiments"
     weights: str | None = None  # test/infer: weights to run; train: initial weights
+    # train: false loads the keys of ``weights`` that fit and keeps the rest at initialisation
+    # (x4 from x2 weights: the upsampling layer), logging what was skipped
+    weights_strict: bool = True
     train: TrainCfg | None = None
     test: TestCfg | None = None
     notes: str | None = None  # free text, e.g. the published numbers this config reproduces

@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 from vsr.io.image import atomic_write_bytes
-from vsr.io.weights import foreign_state_dict, load_state_strict, read_weights_file
+from vsr.io.weights import (
+    LoadReport,
+    foreign_state_dict,
+    load_state_partial,
+    load_state_strict,
+    read_weights_file,
+)
 
 MARKER = "vsr_checkpoint"
 _ITER_NAME = re.compile(r"^iter_(\d+)\.pth$")
@@ -83,6 +89,10 @@ def inference_state_dict(ckpt: dict) -> dict:
     return foreign_state_dict(ckpt)
 
 
-def load_weights(net: nn.Module, path: str | os.PathLike) -> None:
-    """Load weights strictly into ``net``, naming missing and unexpected keys on mismatch."""
-    load_state_strict(net, inference_state_dict(read_checkpoint(path)), path)
+def load_weights(net: nn.Module, path: str | os.PathLike, strict: bool = True) -> LoadReport:
+    """Load weights into ``net``. Strict: every key must fit, or the error names those that do
+    not. Not strict: the keys that fit are loaded and the others keep their initialisation
+    (fine-tuning x4 from x2 weights re-initialises the upsampling layer); the report says
+    which keys were loaded, skipped and why."""
+    state = inference_state_dict(read_checkpoint(path))
+    return (load_state_strict if strict else load_state_partial)(net, state, path)

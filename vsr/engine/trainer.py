@@ -129,7 +129,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = MODELS.build(cfg.model)
         if cfg.weights:  # fine-tuning: start from pretrained weights (a resume overrides them)
-            ckpt.load_weights(self.model.net, cfg.weights)
+            report = ckpt.load_weights(self.model.net, cfg.weights, strict=cfg.weights_strict)
+            for line in report.lines():
+                self.logger.info(line)
         nets = self.model.trainable()
         if set(nets) != set(self.train_cfg.optimizers):
             raise ValueError(f"train.optimizers must name exactly {sorted(nets)} for "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +59,75 @@ def foreign_state_dict(ckpt: Mapping[str, Any]) -> dict:
     return {key.removeprefix("module."): value for key, value in ckpt.items()}
 
 
-def load_state_strict(net: nn.Module, state: Mapping[str, torch.Tensor],
-                      source: str | os.PathLike) -> None:
-    """Load ``state`` into ``net``, naming missing and unexpected keys and shape mismatches."""
+@dataclass(frozen=True)
+class LoadReport:
+    """How a state dict met a network: the keys loaded, and those skipped with why. Skipped
+    network keys keep their initialisation (a head whose shape changed, x2 -> x4)."""
+
+    source: str
+    loaded: tuple[str, ...]
+    missing: tuple[str, ...]  # in the network, not in the file: left at their initialisation
+    unexpected: tuple[str, ...]  # in the file, not in the network: ignored
+    mismatched: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]  # key, file, network
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def lines(self) -> list[str]:
+        """The report as log lines, one per kind of key."""
+        out = [f"weights {self.source}: loaded {len(self.loaded)} keys {list(self.loaded)}"]
+        if self.mismatched:
+            out.append("skipped (shape mismatch, kept at initialisation): " + ", ".join(
+                f"{k} file {file} vs model {own}" for k, file, own in self.mismatched))
+        if self.missing:
+            out.append(f"skipped (not in the file, kept at initialisation): {list(self.missing)}")
+        if self.unexpected:
+            out.append(f"skipped (not in the model, ignored): {list(self.unexpected)}")
+        return out
+
+
+def compare_state(net: nn.Module, state: Mapping[str, torch.Tensor],
+                  source: str | os.PathLike) -> LoadReport:
+    """Which keys of ``state`` fit ``net`` (same name and shape) and which do not."""
     own = net.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
+    shared = set(own) & set(state)
+    mismatched = tuple((k, tuple(state[k].shape), tuple(own[k].shape))
+                       for k in sorted(shared) if own[k].shape != state[k].shape)
+    wrong = {k for k, _, _ in mismatched}
+    return LoadReport(source=str(source),
+                      loaded=tuple(k for k in own if k in shared and k not in wrong),
+                      missing=tuple(sorted(set(own) - set(state))),
+                      unexpected=tuple(sorted(set(state) - set(own))),
+                      mismatched=mismatched)
+
+
+def load_state_partial(net: nn.Module, state: Mapping[str, torch.Tensor],
+                       source: str | os.PathLike) -> LoadReport:
+    """Load the keys of ``state`` that fit ``net``; the others keep their initialisation. For
+    fine-tuning from another configuration's weights; the report says what was skipped."""
+    report = compare_state(net, state, source)
+    if not report.loaded:
+        raise CheckpointError(f"weights {source} share no key of the same shape with "
+                              f"{type(net).__name__}: " + "; ".join(report.lines()[1:]))
+    net.load_state_dict({k: state[k] for k in report.loaded}, strict=False)
+    return report
+
+
+def load_state_strict(net: nn.Module, state: Mapping[str, torch.Tensor],
+                      source: str | os.PathLike) -> LoadReport:
+    """Load ``state`` into ``net``, naming missing and unexpected keys and shape mismatches."""
+    report = compare_state(net, state, source)
+    if not report.complete:
+        missing, unexpected = list(report.missing), list(report.unexpected)
         parts = []
         if missing:
             parts.append(f"missing keys {missing[:8]}{'…' if len(missing) > 8 else ''}")
         if unexpected:
             parts.append(f"unexpected keys {unexpected[:8]}{'…' if len(unexpected) > 8 else ''}")
-        if wrong:
+        if report.mismatched:
             parts.append("shape mismatch " + ", ".join(
-                f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                for k in wrong[:4]))
+                f"{k}: file {file} vs model {own}" for k, file, own in report.mismatched[:4]))
         raise ValueError(f"weights {source} do not fit {type(net).__name__}: " + "; ".join(parts))
     net.load_state_dict(state)
+    return report
