@@ -56,8 +56,10 @@ def wrap_ddp(module: nn.Module, device: torch.device,
     if not _active():
         return module
     device_ids = [device.index] if device.type == "cuda" else None
+    # gradients as views of DDP's buckets: no copy into and out of the all-reduce buffers
     return DistributedDataParallel(module, device_ids=device_ids,
-                                   find_unused_parameters=find_unused_parameters)
+                                   find_unused_parameters=find_unused_parameters,
+                                   gradient_as_bucket_view=True)
 
 
 def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
