@@ -84,18 +84,33 @@ def conv_flops_per_frame(model: nn.Module, h: int, w: int) -> float:
     return 2.0 * sum(macs)
 
 
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: oneDNN primitive creation, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+BUDGET_S = 20.0
+"""Repeats are cut to what fits in about this many seconds per cell, and a warm-up longer than it
+is the one sample: bf16 convolution without hardware bf16 (AVX2 only) is ~20x slower than fp32."""
 
 
-def ceiling_gflops(h: int, w: int, mode: str, repeats: int) -> float:
-    """GFLOP/s of one 3x3 128->128 conv at h x w in ``mode`` (3 calls per timing)."""
+def timed_s(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def paired_median_s(fn: Callable[[], object], ceiling: Callable[[], object] | None,
+                    repeats: int) -> tuple[float, float]:
+    """Median seconds of ``fn`` and of the ceiling conv, timed alternately so both see the same
+    load (the CPU is shared by other processes); no ceiling (None) times as ~0."""
+    ceiling = ceiling or (lambda: None)
+    warm = timed_s(fn)  # warm-up: oneDNN primitive creation, caches
+    ceiling()
+    if warm >= BUDGET_S:
+        return warm, timed_s(ceiling)
+    pairs = [(timed_s(fn), timed_s(ceiling))
+             for _ in range(max(1, min(repeats, int(BUDGET_S // warm))))]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+def ceiling_conv(h: int, w: int, mode: str) -> tuple[Callable[[], None], float]:
+    """One 3x3 128->128 conv at h x w in ``mode``, and its FLOPs."""
     precision = MODES[mode]
     conv = nn.Conv2d(128, 128, 3, padding=1).eval()
     precision.prepare(conv, "cpu")
@@ -104,37 +119,42 @@ def ceiling_gflops(h: int, w: int, mode: str, repeats: int) -> float:
     @torch.inference_mode()
     def run() -> None:
         with precision.autocast("cpu"):
-            for _ in range(3):
-                conv(x)
+            conv(x)
 
-    flops = 2.0 * conv.weight.numel() * h * w * 3
-    return flops / median_s(run, repeats) / 1e9
+    return run, 2.0 * conv.weight.numel() * h * w
 
 
 def speed_table(models: dict[str, nn.Module], sizes, repeats: int, count: int) -> dict:
-    """Prints one table per size; returns {(model, size, mode): (ms, percent of ceiling)}."""
+    """Prints one table per size; returns {(model, size, mode): (ms, percent of ceiling)}.
+
+    Each model's conv rate is compared with the ceiling conv timed alternately with it."""
     results = {}
     for h, w in sizes:
-        ceilings = {m: ceiling_gflops(h, w, m, repeats) for m in MODES}
-        print(f"\nLR {h}x{w}, {count} frames per timing, median of {repeats}; 3x3 128->128 conv "
-              "ceiling GFLOP/s: " + ", ".join(f"{m} {c:.0f}" for m, c in ceilings.items()),
+        ceilings = {m: ceiling_conv(h, w, m) for m in MODES}
+        print(f"\nLR {h}x{w}, {count} frames per timing, median of up to {repeats} (cut to "
+              f"~{BUDGET_S:.0f} s per cell); per mode: ms/frame, conv GFLOP/s, % of the 3x3 "
+              "128->128 conv ceiling [ceiling GFLOP/s]", flush=True)
+        print(f"{'model':10s}" + "".join(f"{m:>32s}" for m in MODES) + f"{'NCHW/CL':>9s}",
               flush=True)
-        print(f"{'model':10s}" + "".join(f"{m + ' ms':>14s}" for m in MODES) + f"{'CL/NCHW':>9s}"
-              + "".join(f"{m + ' GF/s (%ceil)':>24s}" for m in MODES), flush=True)
         frames = [torch.rand(3, h, w) for _ in range(count)]
         for name, model in models.items():
             copies = per_mode(model)
             flops = conv_flops_per_frame(model, h, w)
-            ms = {m: 1000 * median_s(partial(sr_frames, copies[m], frames, m), repeats) / count
-                  for m in MODES}
-            row = f"{name:10s}" + "".join(f"{ms[m]:14.1f}" for m in MODES)
-            row += f"{ms['fp32 NCHW'] / ms['fp32 CL']:9.2f}"
+            row = f"{name:10s}"
+            ms = {}
             for m in MODES:
-                rate = flops / ms[m] / 1e6
-                share = 100 * rate / ceilings[m]
-                results[name, (h, w), m] = (ms[m], share)
-                row += f"{rate:14.0f} ({share:5.1f}%)" if flops else f"{'-':>24s}"
-            print(row, flush=True)
+                run_ceiling, ceiling_flops = ceilings[m]
+                seconds, ceiling_s = paired_median_s(partial(sr_frames, copies[m], frames, m),
+                                                     run_ceiling if flops else None, repeats)
+                ms[m] = 1000 * seconds / count
+                if flops:
+                    rate, ceiling = flops / ms[m] / 1e6, ceiling_flops / ceiling_s / 1e9
+                    share = 100 * rate / ceiling
+                    results[name, (h, w), m] = (ms[m], share)
+                    row += f"{ms[m]:10.1f} {rate:5.0f} {share:5.1f}% [{ceiling:5.0f}]"
+                else:
+                    row += f"{ms[m]:10.1f}{'':22s}"
+            print(row + f"{ms['fp32 NCHW'] / ms['fp32 CL']:9.2f}", flush=True)
     return results
 
 
