@@ -85,8 +85,9 @@ def conv_flops_per_frame(model: nn.Module, h: int, w: int) -> float:
 
 
 BUDGET_S = 20.0
-"""Repeats are cut to what fits in about this many seconds per cell, and a warm-up longer than it
-is the one sample: bf16 convolution without hardware bf16 (AVX2 only) is ~20x slower than fp32."""
+"""Rounds are cut to what fits in about this many seconds per mode, and warm-ups longer than
+that are the one sample: bf16 convolution without hardware bf16 (AVX2 only) is ~20x slower
+than fp32."""
 
 
 def timed_s(fn: Callable[[], object]) -> float:
@@ -95,18 +96,26 @@ def timed_s(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def paired_median_s(fn: Callable[[], object], ceiling: Callable[[], object] | None,
-                    repeats: int) -> tuple[float, float]:
-    """Median seconds of ``fn`` and of the ceiling conv, timed alternately so both see the same
-    load (the CPU is shared by other processes); no ceiling (None) times as ~0."""
-    ceiling = ceiling or (lambda: None)
-    warm = timed_s(fn)  # warm-up: oneDNN primitive creation, caches
-    ceiling()
-    if warm >= BUDGET_S:
-        return warm, timed_s(ceiling)
-    pairs = [(timed_s(fn), timed_s(ceiling))
-             for _ in range(max(1, min(repeats, int(BUDGET_S // warm))))]
-    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+def interleaved_median_s(
+    runs: dict[str, Callable[[], object]], ceilings: dict[str, Callable[[], object] | None],
+    repeats: int,
+) -> dict[str, tuple[float, float]]:
+    """Median seconds of each mode's run and of its ceiling conv (0 where None), all timed in
+    alternation round by round, so ratios between modes and against the ceiling see the same
+    load (the CPU is shared by other processes)."""
+    ceilings = {m: c or (lambda: None) for m, c in ceilings.items()}
+    warm = {m: timed_s(fn) for m, fn in runs.items()}  # oneDNN primitive creation, caches
+    for ceiling in ceilings.values():
+        ceiling()
+    rounds = max(1, min(repeats, int(BUDGET_S * len(runs) // sum(warm.values()))))
+    if sum(warm.values()) >= BUDGET_S * len(runs):  # too slow to repeat: the warm-up is the one
+        return {m: (warm[m], timed_s(ceilings[m])) for m in runs}
+    samples: dict[str, list[tuple[float, float]]] = {m: [] for m in runs}
+    for _ in range(rounds):
+        for m, fn in runs.items():
+            samples[m].append((timed_s(fn), timed_s(ceilings[m])))
+    return {m: (statistics.median(t for t, _ in pairs), statistics.median(c for _, c in pairs))
+            for m, pairs in samples.items()}
 
 
 def ceiling_conv(h: int, w: int, mode: str) -> tuple[Callable[[], None], float]:
@@ -140,15 +149,15 @@ def speed_table(models: dict[str, nn.Module], sizes, repeats: int, count: int) -
         for name, model in models.items():
             copies = per_mode(model)
             flops = conv_flops_per_frame(model, h, w)
+            runs = {m: partial(sr_frames, copies[m], frames, m) for m in MODES}
+            timings = interleaved_median_s(
+                runs, {m: ceilings[m][0] if flops else None for m in MODES}, repeats)
             row = f"{name:10s}"
             ms = {}
-            for m in MODES:
-                run_ceiling, ceiling_flops = ceilings[m]
-                seconds, ceiling_s = paired_median_s(partial(sr_frames, copies[m], frames, m),
-                                                     run_ceiling if flops else None, repeats)
+            for m, (seconds, ceiling_s) in timings.items():
                 ms[m] = 1000 * seconds / count
                 if flops:
-                    rate, ceiling = flops / ms[m] / 1e6, ceiling_flops / ceiling_s / 1e9
+                    rate, ceiling = flops / ms[m] / 1e6, ceilings[m][1] / ceiling_s / 1e9
                     share = 100 * rate / ceiling
                     results[name, (h, w), m] = (ms[m], share)
                     row += f"{ms[m]:10.1f} {rate:5.0f} {share:5.1f}% [{ceiling:5.0f}]"
