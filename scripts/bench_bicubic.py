@@ -1,11 +1,13 @@
 """Speed of the Bicubic arch (banded MATLAB imresize) against the dense-matrix imresize vsr had
-before, x4 from 320x180 to 1280x720, in frames/s (median of ``--repeats``, same process).
+before, x4 from 320x180 to 1280x720, in frames/s (median of ``--repeats``, same process), for 1, 4
+and 8 frames per call (infer's and test's batch sizes). Like the CLI, it first tells malloc to
+reuse freed frame buffers (``vsr.engine.memory``); ``--system-malloc`` measures without that.
 
 The reference is written here from the dense per-axis matrices
 (``vsr.archs.ops.matlab_resize.resize_matrix``): ``mat_h @ frame @ mat_w.T`` in float64, cast
 back to float32. The two outputs must be ``torch.equal``: the banded version only skips exact zeros.
 
-    python scripts/bench_bicubic.py [--threads 2] [--repeats 5] [--frames 4]
+    python scripts/bench_bicubic.py [--threads 2] [--repeats 5] [--frames 1 4 8] [--system-malloc]
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor
 
 from vsr.archs.bicubic import Bicubic
 from vsr.archs.ops.matlab_resize import resize_matrix
+from vsr.engine.memory import keep_freed_blocks
 
 SCALE = 4
 LR_HW = (180, 320)
@@ -47,29 +51,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--frames", type=int, default=4, help="frames per call")
+    parser.add_argument("--frames", type=int, nargs="+", default=[1, 4, 8], help="frames per call")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (each HR batch mapped afresh)")
     args = parser.parse_args()
+    kept = not args.system_malloc and keep_freed_blocks()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    lr = torch.rand(args.frames, 3, *LR_HW)
-    arch = Bicubic(SCALE).eval()
-    with torch.inference_mode():
-        banded, dense = arch(lr), dense_imresize(lr, SCALE)
-        equal = torch.equal(banded, dense)
-        max_diff = (banded - dense).abs().max().item()
-        t_banded = median_s(lambda: arch(lr), args.repeats)
-        t_dense = median_s(lambda: dense_imresize(lr, SCALE), args.repeats)
     h, w = LR_HW
-    print(f"Bicubic x{SCALE} {w}x{h} -> {w * SCALE}x{h * SCALE}, {args.frames} frames per call, "
-          f"median of {args.repeats}, {torch.get_num_threads()} threads", flush=True)
-    print(f"{'implementation':24s}{'frames/s':>10s}{'ms/frame':>10s}", flush=True)
-    for name, seconds in (("dense matrices (before)", t_dense),
-                          ("Bicubic arch (banded)", t_banded)):
-        print(f"{name:24s}{args.frames / seconds:10.1f}{1000 * seconds / args.frames:10.1f}",
-              flush=True)
-    print(f"speed-up {t_dense / t_banded:.2f}x; float32 outputs torch.equal: {equal} "
-          f"(max |diff| {max_diff:.3g})", flush=True)
-
+    print(f"Bicubic x{SCALE} {w}x{h} -> {w * SCALE}x{h * SCALE}, median of {args.repeats}, "
+          f"{torch.get_num_threads()} threads, freed blocks kept: {kept}", flush=True)
+    print(f"{'frames/call':>11s}{'dense ms/frame':>16s}{'banded ms/frame':>17s}{'speed-up':>10s}"
+          f"{'torch.equal':>13s}", flush=True)
+    arch = Bicubic(SCALE).eval()
+    for frames in args.frames:
+        torch.manual_seed(0)
+        lr = torch.rand(frames, 3, *LR_HW)
+        with torch.inference_mode():
+            equal = torch.equal(arch(lr), dense_imresize(lr, SCALE))
+            t_banded = median_s(partial(arch, lr), args.repeats)
+            t_dense = median_s(partial(dense_imresize, lr, SCALE), args.repeats)
+        print(f"{frames:11d}{1000 * t_dense / frames:16.1f}{1000 * t_banded / frames:17.1f}"
+              f"{t_dense / t_banded:9.2f}x{str(equal):>13s}", flush=True)
 
 if __name__ == "__main__":
     main()

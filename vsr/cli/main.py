@@ -11,6 +11,7 @@ from pathlib import Path
 
 import vsr
 from vsr.cli import allocate, infer, test, train
+from vsr.engine.memory import keep_freed_blocks
 from vsr.errors import Interrupted, VSRError, VSRWarning
 
 COMMANDS = (train, test, infer, allocate)
@@ -62,6 +63,7 @@ _default_show_warning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
+    keep_freed_blocks()
     debug = os.environ.get("VSR_DEBUG") == "1"
     try:
         with warnings.catch_warnings():

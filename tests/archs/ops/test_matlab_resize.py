@@ -115,3 +115,12 @@ def test_banded_matrix_reassembles_dense_matrix() -> None:
             dense[b * block : (b + 1) * block, start : start + width] = band.blocks[b]
         assert torch.equal(dense[:out_size], resize_matrix(in_size, out_size, scale))
         assert dense[out_size:].abs().sum() == 0
+
+
+def test_planes_resized_a_few_at_a_time_equal_all_at_once(monkeypatch) -> None:
+    x = torch.rand(3, 3, 16, 31, generator=torch.Generator().manual_seed(5))
+    whole = imresize(x, 4.0)
+    # 64 * 31 float64 values per plane: a 20 kB budget groups 1 plane per pass, 9 passes in all
+    monkeypatch.setattr("vsr.archs.ops.matlab_resize._CACHE_BYTES", 20_000)
+    assert torch.equal(imresize(x, 4.0), whole)
+    assert torch.equal(whole, _per_tap_reference(x, 4.0))

@@ -154,13 +154,31 @@ def imresize(
         scale_h, scale_w = out_h / in_h, out_w / in_w
     band_h = banded_matrix(in_h, out_h, scale_h, antialias, x.device)
     band_w = banded_matrix(in_w, out_w, scale_w, antialias, x.device)
-    planes = x.reshape(-1, in_h, in_w).to(torch.float64)
-    num_planes = planes.shape[0]
-    # Rows first, as the dense ``mat_h @ x @ mat_w.T`` did, with the planes side by side as the
-    # matmul's N. Each pass equals the dense one up to float64 rounding order (~1e-16), which no
-    # float32 output and no uint8-rounded result shows.
-    by_rows = planes.permute(1, 0, 2).reshape(in_h, num_planes * in_w)
-    rows_done = _resize_rows(band_h, by_rows).view(out_h * num_planes, in_w)
-    out = torch.empty(num_planes, out_h, out_w, dtype=x.dtype, device=x.device)
-    _resize_cols_into(band_w, rows_done, out.permute(1, 0, 2))
+    planes = x.reshape(-1, in_h, in_w)
+    out = torch.empty(planes.shape[0], out_h, out_w, dtype=x.dtype, device=x.device)
+    # A few planes at a time, so that the float64 intermediate stays in cache (~4 MB) however
+    # many frames come in one call.
+    group = max(1, _CACHE_BYTES // (8 * out_h * in_w))
+    for first in range(0, planes.shape[0], group):
+        _resize_planes_into(
+            band_h, band_w, planes[first : first + group], out[first : first + group]
+        )
     return out.view(*x.shape[:-2], out_h, out_w)
+
+
+_CACHE_BYTES = 4 << 20
+
+
+def _resize_planes_into(
+    band_h: BandedMatrix, band_w: BandedMatrix, planes: Tensor, out: Tensor
+) -> None:
+    """Both passes over (P, H, W) planes into ``out`` (P, out_h, out_w).
+
+    Rows first, as the dense ``mat_h @ x @ mat_w.T`` did, with the planes side by side as the
+    matmul's N. Each pass equals the dense one up to float64 rounding order (~1e-16), which no
+    float32 output and no uint8-rounded result shows.
+    """
+    num_planes, in_h, in_w = planes.shape
+    by_rows = planes.to(torch.float64).permute(1, 0, 2).reshape(in_h, num_planes * in_w)
+    rows_done = _resize_rows(band_h, by_rows).view(band_h.out_size * num_planes, in_w)
+    _resize_cols_into(band_w, rows_done, out.permute(1, 0, 2))
