@@ -33,6 +33,7 @@ from vsr.archs.precision import Precision
 from vsr.archs.rrn import RRN
 from vsr.archs.sequence import stream
 from vsr.engine.checkpoint import load_weights
+from vsr.engine.memory import keep_freed_blocks
 from vsr.io.image import list_frames, read_image
 from vsr.metrics.color import rgb_to_y, to_uint8_grid
 from vsr.metrics.psnr_ssim import psnr
@@ -217,6 +218,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED.resolve())
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
+    keep_freed_blocks()  # as the CLI does
     if args.quick:
         args.repeats, args.frames, args.psnr_frames = 2, 1, 2
     torch.set_num_threads(args.threads)
