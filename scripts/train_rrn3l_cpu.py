@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from vsr.cli.main import main as vsr_main  # noqa: E402
 from vsr.config.experiment import load_experiment  # noqa: E402
 from vsr.io.frames import open_frame_sink, open_frame_source  # noqa: E402
 
+# the configs read Vimeo/Vid4 under the data root: the samples beside the project by default
+os.environ.setdefault("VSR_DATA", str(ROOT.parent / "shared" / "data"))
 CONFIG = ROOT / "configs" / "rrn" / "rrn_3l_x4_cpu_real.yaml"
 BICUBIC = ROOT / "configs" / "bicubic" / "bicubic_x4_vid4_bd_rrn.yaml"
 CLIP = ROOT.parent / "shared" / "data" / "clips" / "big_buck_bunny_720p_1mb.mp4"

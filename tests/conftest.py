@@ -10,6 +10,8 @@ import pytest
 import torch
 
 SHARED = Path(os.environ.get("VSR_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+# configs read their datasets under the data root (vsr.config.data_root): here, the real samples
+os.environ["VSR_DATA"] = str(SHARED / "data")
 
 
 def shared_path(*parts: str) -> Path:

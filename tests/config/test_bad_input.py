@@ -12,7 +12,7 @@ from vsr.config.loader import ConfigError
 TRAIN = {
     "name": "x",
     "model": {"type": "SupervisedVSR", "arch": {"type": "ELSR", "scale": 4}},
-    "train": {"dataset": {"type": "GTVideoFolder", "gt_root": "gt", "scale": 4, "num_frames": 3,
+    "train": {"dataset": {"type": "GTVideoFolder", "gt_root": ".", "scale": 4, "num_frames": 3,
                           "degradation": "BI"},
               "batch_size": 1, "total_iters": 10, "optimizers": {"net": {"lr": 0.001}}},
 }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
+from vsr.config.data_root import data_root
 from vsr.config.loader import Provenance, load_config
 from vsr.config.schema import (
     NonNegativeFloat,
@@ -156,6 +157,8 @@ class ExperimentCfg:
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     output_root: str = "experiments"
+    # where relative dataset paths are read (vsr.config.data_root): unset, VSR_DATA or 'data'
+    data_root: str | None = None
     weights: str | None = None  # test/infer: weights to run; train: initial weights
     # train: false loads the keys of ``weights`` that fit and keeps the rest at initialisation
     # (x4 from x2 weights: the upsampling layer), logging what was skipped
@@ -169,14 +172,21 @@ class ExperimentCfg:
         return Path(self.output_root) / self.name
 
 
-def validate_experiment(raw: dict, prov: Provenance) -> ExperimentCfg:
-    return build_dataclass(ExperimentCfg, raw, "", prov)
+def validate_experiment(raw: dict, prov: Provenance, check_paths: bool = True) -> ExperimentCfg:
+    """The typed config. Dataset paths are resolved under the data root (recorded, absolute, in
+    ``data_root``) and, with ``check_paths``, must exist."""
+    prov.data_root = data_root(raw.get("data_root") if isinstance(raw, dict) else None)
+    prov.check_paths = check_paths
+    cfg = build_dataclass(ExperimentCfg, raw, "", prov)
+    cfg.data_root = str(prov.data_root[0])
+    return cfg
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentCfg:
+def load_experiment(path: str | Path, overrides: list[str] | None = None,
+                    check_paths: bool = True) -> ExperimentCfg:
     """Load, merge, override and validate; errors name the file and the dotted key."""
     raw, prov = load_config(path, overrides)
-    return validate_experiment(raw, prov)
+    return validate_experiment(raw, prov, check_paths)
 
 
 def resolved_dict(cfg: ExperimentCfg) -> dict:

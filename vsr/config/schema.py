@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import re
 import types
 import typing
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from vsr.config.data_root import DataPath, data_root, resolve_data_path
 from vsr.config.loader import ConfigError, Provenance
 from vsr.registry import Registry, RegistryError
 
@@ -56,8 +58,26 @@ NonNegativeFloat = Annotated[float, NonNegative]
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+class MissingDataPath(ConfigError):
+    """A dataset path that does not exist: never swallowed by a union's other arms."""
+
+
 def _fail(prov: Provenance, dotted: str, message: str) -> ConfigError:
     return ConfigError(f"{prov.source_of(dotted)}: '{dotted}': {message}")
+
+
+def _data_path(value: Any, dotted: str, prov: Provenance) -> Any:
+    """A dataset path resolved under the data root; with ``prov.check_paths`` it must exist."""
+    if not isinstance(value, (str, os.PathLike)):
+        return value
+    root, source = getattr(prov, "data_root", None) or data_root()
+    path = resolve_data_path(value, root)
+    if getattr(prov, "check_paths", True) and not path.exists():
+        raise MissingDataPath(
+            f"{prov.source_of(dotted)}: '{dotted}': no such file or folder: {path} (a relative "
+            f"path is read under the data root {root}, from {source}; set VSR_DATA or data_root:, "
+            f"or start the path with ./ to read it from the current directory)")
+    return str(path)
 
 
 def _type_name(tp: Any) -> str:
@@ -80,6 +100,8 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         registry = next((e for e in extras if isinstance(e, Registry)), None)
         if registry is not None:
             return check_spec(value, registry, dotted, prov)
+        if any(isinstance(e, DataPath) for e in extras):
+            value = _data_path(value, dotted, prov)
         local = next((e for e in extras if isinstance(e, LocalFile)), None)
         if local is not None and value is not None and not Path(str(value)).is_file():
             raise _fail(prov, dotted, f"{local.what} not found: {value} (nothing is downloaded: "
@@ -101,6 +123,8 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         for option in concrete:
             try:
                 return check_value(value, option, dotted, prov)
+            except MissingDataPath:
+                raise
             except ConfigError:
                 continue
         names = " or ".join(_type_name(a) for a in get_args(tp))

@@ -23,7 +23,7 @@ import numpy as np
 
 from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
 from vsr.data.gaze import GazeSpec, GazeTrack
-from vsr.data.storage import DiskFrameStore, FrameStore
+from vsr.data.storage import DataPathLike, DiskFrameStore, FrameStore
 from vsr.data.video_folder import TestClip
 from vsr.io.frames import FolderFrameSource, open_frame_source
 from vsr.io.image import FrameReadError
@@ -42,7 +42,7 @@ class RawVideoStore(FrameStore):
     one seek each, so a 300-frame 1080p video (1.9 GB) is never held in memory.
     """
 
-    def __init__(self, root: PathLike, frame_size: Size = (1080, 1920)) -> None:
+    def __init__(self, root: DataPathLike, frame_size: Size = (1080, 1920)) -> None:
         self.root = Path(root)
         self.frame_size = (int(frame_size[0]), int(frame_size[1]))
         self.frame_bytes = self.frame_size[0] * self.frame_size[1] * 3
@@ -164,7 +164,7 @@ class EyeTrackingHD:
 
     def __init__(
         self,
-        root: PathLike,
+        root: DataPathLike,
         degradation: DegradationSpec = "BD_DUF",
         scale: int = 4,
         videos: Sequence[str] | None = None,
@@ -256,7 +256,7 @@ class GazeVideoTest:
 
     def __init__(
         self,
-        video: PathLike,
+        video: DataPathLike,
         gaze: GazeSpec = None,
         degradation: DegradationSpec | None = None,
         scale: int = 4,

@@ -14,10 +14,9 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from vsr.data.degradation_spec import DegradationSpec
-from vsr.data.storage import FrameStore, open_store
+from vsr.data.storage import DataPathLike, FrameStore, open_store
 from vsr.data.video_folder import (
     MetaEntries,
-    PathLike,
     VideoFolderTest,
     select_clips,
     window_training_set,
@@ -54,13 +53,13 @@ class REDS(Dataset):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore,
+        gt_root: DataPathLike | FrameStore,
         num_frames: int,
-        lr_root: PathLike | FrameStore | None = None,
+        lr_root: DataPathLike | FrameStore | None = None,
         degradation: DegradationSpec | None = None,
         scale: int = 4,
         partition: str | list[str] = "REDS4",
-        meta_info: PathLike | MetaEntries | None = None,
+        meta_info: DataPathLike | MetaEntries | None = None,
         gt_patch_size: int | tuple[int, int] | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
@@ -105,12 +104,12 @@ class REDSTest(VideoFolderTest):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore | None = None,
-        lr_root: PathLike | FrameStore | None = None,
+        gt_root: DataPathLike | FrameStore | None = None,
+        lr_root: DataPathLike | FrameStore | None = None,
         degradation: DegradationSpec | None = None,
         scale: int = 4,
         partition: str | list[str] = "REDS4",
-        meta_info: PathLike | MetaEntries | None = None,
+        meta_info: DataPathLike | MetaEntries | None = None,
     ) -> None:
         super().__init__(
             lr_root,

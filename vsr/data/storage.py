@@ -18,13 +18,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import Annotated
 
 import lmdb
 import numpy as np
 
+from vsr.config.data_root import DataPath
 from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, decode_image, list_frames, read_image
 
 PathLike = str | os.PathLike
+# a dataset parameter read under the data root when it comes from a config (vsr.config.data_root)
+DataPathLike = Annotated[str | os.PathLike, DataPath()]
 LMDB_META = "meta_info.txt"
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 

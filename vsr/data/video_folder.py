@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from vsr.data.degradation_spec import Degradation, DegradationSpec, make_degradation
-from vsr.data.storage import FrameRef, FrameStore, open_store
+from vsr.data.storage import DataPathLike, FrameRef, FrameStore, open_store
 from vsr.data.transforms import (
     Augment,
     frames_to_tensor,
@@ -75,7 +75,7 @@ def read_meta_info(path: PathLike) -> list[tuple[str, int, Size | None]]:
     return entries
 
 
-def read_clip_list(clips: Sequence[str] | PathLike) -> list[str]:
+def read_clip_list(clips: DataPathLike | Sequence[str]) -> list[str]:
     """Clip names from a list, or from a text file with one name per line (e.g. Vimeo's
     ``sep_trainlist.txt``)."""
     if isinstance(clips, (str, os.PathLike)):
@@ -125,8 +125,8 @@ def _read_same_size(frames: list[FrameRef]) -> list[np.ndarray]:
 
 def select_clips(
     store: FrameStore,
-    meta_info: PathLike | MetaEntries | None,
-    clips: Sequence[str] | PathLike | None,
+    meta_info: DataPathLike | MetaEntries | None,
+    clips: DataPathLike | Sequence[str] | None,
 ) -> list[tuple[str, int | None, Size | None]]:
     """(name, nframes or None, size or None) per clip: from meta_info (a file, or entries already
     known, e.g. Vimeo's 7 frames per listed clip) if given, else discovered; restricted to
@@ -157,16 +157,16 @@ class _WindowDataset(Dataset):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore,
+        gt_root: DataPathLike | FrameStore,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None,
-        meta_info: PathLike | MetaEntries | None,
+        meta_info: DataPathLike | MetaEntries | None,
         use_hflip: bool,
         use_vflip: bool,
         use_transpose: bool,
         use_reverse: bool,
-        clips: Sequence[str] | PathLike | None,
+        clips: DataPathLike | Sequence[str] | None,
     ) -> None:
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
@@ -232,17 +232,17 @@ class PairedVideoFolder(_WindowDataset):
 
     def __init__(
         self,
-        lr_root: PathLike | FrameStore,
-        gt_root: PathLike | FrameStore,
+        lr_root: DataPathLike | FrameStore,
+        gt_root: DataPathLike | FrameStore,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None = None,
-        meta_info: PathLike | MetaEntries | None = None,
+        meta_info: DataPathLike | MetaEntries | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
         use_transpose: bool = False,
         use_reverse: bool = False,
-        clips: Sequence[str] | PathLike | None = None,
+        clips: DataPathLike | Sequence[str] | None = None,
     ) -> None:
         self.lr_store = open_store(lr_root)
         super().__init__(
@@ -297,17 +297,17 @@ class GTVideoFolder(_WindowDataset):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore,
+        gt_root: DataPathLike | FrameStore,
         degradation: DegradationSpec,
         scale: int,
         num_frames: int,
         gt_patch_size: int | tuple[int, int] | None = None,
-        meta_info: PathLike | MetaEntries | None = None,
+        meta_info: DataPathLike | MetaEntries | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
         use_transpose: bool = False,
         use_reverse: bool = False,
-        clips: Sequence[str] | PathLike | None = None,
+        clips: DataPathLike | Sequence[str] | None = None,
     ) -> None:
         super().__init__(
             gt_root,
@@ -348,8 +348,8 @@ class GTVideoFolder(_WindowDataset):
 
 
 def window_training_set(
-    gt_root: PathLike | FrameStore,
-    lr_root: PathLike | FrameStore | None,
+    gt_root: DataPathLike | FrameStore,
+    lr_root: DataPathLike | FrameStore | None,
     degradation: DegradationSpec | None,
     **kwargs: Any,
 ) -> PairedVideoFolder | GTVideoFolder:
@@ -491,13 +491,13 @@ class VideoFolderTest:
 
     def __init__(
         self,
-        lr_root: PathLike | FrameStore | None = None,
-        gt_root: PathLike | FrameStore | None = None,
+        lr_root: DataPathLike | FrameStore | None = None,
+        gt_root: DataPathLike | FrameStore | None = None,
         *,
         scale: int,
         degradation: DegradationSpec | None = None,
-        clips: Sequence[str] | PathLike | None = None,
-        meta_info: PathLike | MetaEntries | None = None,
+        clips: DataPathLike | Sequence[str] | None = None,
+        meta_info: DataPathLike | MetaEntries | None = None,
         gt_reflect_pad: int = 0,
     ) -> None:
         if gt_reflect_pad and degradation is None:
@@ -553,11 +553,11 @@ class Vid4(VideoFolderTest):
 
     def __init__(
         self,
-        root: PathLike,
+        root: DataPathLike,
         degradation: DegradationSpec | None = None,
         lr_subdir: str | None = None,
         scale: int = 4,
-        clips: Sequence[str] | PathLike | None = None,
+        clips: DataPathLike | Sequence[str] | None = None,
         gt_reflect_pad: int = 0,
     ) -> None:
         root = Path(root)

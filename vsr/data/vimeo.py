@@ -16,9 +16,8 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from vsr.data.degradation_spec import DegradationSpec
-from vsr.data.storage import FrameStore, open_store
+from vsr.data.storage import DataPathLike, FrameStore, open_store
 from vsr.data.video_folder import (
-    PathLike,
     VideoFolderTest,
     read_clip_list,
     window_training_set,
@@ -30,7 +29,7 @@ SEPTUPLET = 7
 
 
 def septuplet_entries(
-    store: FrameStore, list_file: Sequence[str] | PathLike
+    store: FrameStore, list_file: DataPathLike | Sequence[str]
 ) -> list[tuple[str, int, None]]:
     """(clip, 7, None) per listed septuplet, after checking that each entry has frames — a bad
     entry fails here, naming it, rather than hours into training."""
@@ -60,12 +59,12 @@ class Vimeo90K(Dataset):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore,
-        list_file: Sequence[str] | PathLike,
+        gt_root: DataPathLike | FrameStore,
+        list_file: DataPathLike | Sequence[str],
         scale: int = 4,
         num_frames: int = SEPTUPLET,
         degradation: DegradationSpec | None = None,
-        lr_root: PathLike | FrameStore | None = None,
+        lr_root: DataPathLike | FrameStore | None = None,
         gt_patch_size: int | tuple[int, int] | None = None,
         use_hflip: bool = True,
         use_vflip: bool = False,
@@ -112,9 +111,9 @@ class Vimeo90KTest(VideoFolderTest):
 
     def __init__(
         self,
-        gt_root: PathLike | FrameStore,
-        list_file: Sequence[str] | PathLike,
-        lr_root: PathLike | FrameStore | None = None,
+        gt_root: DataPathLike | FrameStore,
+        list_file: DataPathLike | Sequence[str],
+        lr_root: DataPathLike | FrameStore | None = None,
         degradation: DegradationSpec | None = None,
         scale: int = 4,
     ) -> None:

@@ -32,11 +32,11 @@ class StageResult:
     best: float | None = None
 
 
-def stage_configs(recipe: RecipeCfg, configs: list[Path],
-                  overrides: list[str]) -> list[ExperimentCfg]:
+def stage_configs(recipe: RecipeCfg, configs: list[Path], overrides: list[str],
+                  check_paths: bool = True) -> list[ExperimentCfg]:
     """Each stage's experiment: its file, then the recipe's overrides for it, then the command
     line's (which apply to every stage). Two stages may not share an experiment folder."""
-    cfgs = [load_experiment(path, [*stage.overrides, *overrides])
+    cfgs = [load_experiment(path, [*stage.overrides, *overrides], check_paths)
             for stage, path in zip(recipe.stages, configs)]
     seen: dict[Path, int] = {}
     for i, cfg in enumerate(cfgs):
