@@ -1,6 +1,7 @@
 """The trainer end to end: exact resume after SIGKILL, 2-process torchrun, AMP, validation and
 checkpoint bookkeeping."""
 
+import json
 import os
 import signal
 import subprocess
@@ -151,3 +152,6 @@ def test_best_checkpoint_and_resolved_config(tmp_path, clips):
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["train"]["checkpoint"]["best_metric"] == "t/PSNR"
     assert saved["model"]["arch"] == {"type": "ELSR", "scale": 4}
+    record = json.loads((run / "run.json").read_text())
+    assert record["weights"] is None and record["torch"] == torch.__version__
+    assert record["resumed"] is False and record["device"].startswith("cpu")

@@ -18,7 +18,7 @@ from vsr.registry import DATASETS, METRICS
 
 
 def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=print,
-                    resume: bool = False) -> Evaluator:
+                    resume: bool = False, run_info: dict | None = None) -> Evaluator:
     datasets = {name: DATASETS.build(spec) for name, spec in test.datasets.items()}
     metrics = {name: METRICS.build(spec) for name, spec in test.metrics.items()}
     per_dataset = {}
@@ -43,7 +43,7 @@ def build_evaluator(test: TestCfg, out_dir: Path, device: torch.device, log=prin
                      precision=Precision(test.precision, test.channels_last),
                      start=start_policy(test.sequence_start, "test.sequence_start")
                      if test.sequence_start else None,
-                     resume=resume)
+                     resume=resume, run_info=run_info)
 
 
 def tile_spec(cfg: TileCfg, key: str) -> TileSpec:

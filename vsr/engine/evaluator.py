@@ -25,6 +25,7 @@ from tqdm import tqdm
 from vsr.archs.precision import Precision
 from vsr.archs.sequence import ChunkSpec, FrameTimer, SequenceStart, frame_conditions
 from vsr.archs.tiles import TileSpec, stream_tiled
+from vsr.engine.provenance import describe_run
 from vsr.errors import ClipError, VSRError
 from vsr.io.frames import open_frame_sink, tensor_to_frame
 from vsr.io.image import atomic_write_bytes, write_image
@@ -86,6 +87,7 @@ class Evaluator:
         precision: Precision | None = None,
         start: SequenceStart | None = None,
         resume: bool = False,
+        run_info: dict | None = None,
     ) -> None:
         """``per_dataset``: {dataset: {"tile": TileSpec | None, "chunk": ChunkSpec}}, each key
         present replacing the test-wide ``tile`` / ``chunk`` for that dataset. ``resume``: clips
@@ -106,6 +108,7 @@ class Evaluator:
         self.log = log
         self.save_video = save_video
         self.draw_overlay = draw_overlay
+        self.run_info = run_info  # what the run used (vsr.engine.provenance.run_record)
 
     def evaluate(self, net: nn.Module, on_first_frame: Callable | None = None) -> dict[str, dict]:
         """Scores of every dataset: {dataset: {metric: mean over clips}}. ``on_first_frame``
@@ -267,6 +270,7 @@ class Evaluator:
             "frames": frames,
             "seconds": seconds,
             "inference": self._inference(ds_name),
+            "run": self.run_info,
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
                        "model_ms_median": (1000 * statistics.median(c.model_seconds)
                                            if c.model_seconds else math.nan),
@@ -305,7 +309,10 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     lines += [f"- {m}: {p}" for m, p in record["protocols"].items()]
     lines += [f"- {record['averaging']}",
               f"- {record['frames']} frames in {record['seconds']:.1f} s",
-              f"- inference: {_describe_inference(record['inference'])}", ""]
+              f"- inference: {_describe_inference(record['inference'])}"]
+    if record.get("run"):
+        lines.append(f"- run: {describe_run(record['run'])}")
+    lines.append("")
     lines.append("| clip | frames | model ms/frame (median) | " + " | ".join(metrics) + " |")
     lines.append("|---|---|---|" + "---|" * len(metrics))
     for clip in record["clips"]:

@@ -4,6 +4,7 @@ EMA, periodic validation, atomic checkpoints and exact resume."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import time
@@ -33,6 +34,7 @@ from vsr.engine.ema import EMA
 from vsr.engine.interrupt import deferred_sigint
 from vsr.engine.logging import RunLog, get_logger
 from vsr.engine.optim import build_optimizer, build_scheduler
+from vsr.engine.provenance import run_record
 from vsr.engine.run_dir import (
     ExperimentFolderError,
     FolderLock,
@@ -126,6 +128,8 @@ class Trainer:
         if main:
             resolved = dump_config(resolved_dict(cfg)).encode()
             atomic_write_bytes(self.exp_dir / "config.yaml", resolved)
+            record = run_record(cfg.weights, self.device, resumed=bool(resume))
+            atomic_write_bytes(self.exp_dir / "run.json", json.dumps(record, indent=1).encode())
         torch.manual_seed(cfg.seed)
         self.model = MODELS.build(cfg.model)
         if cfg.weights:  # fine-tuning: start from pretrained weights (a resume overrides them)
