@@ -221,9 +221,9 @@ def test_infer_tiles_precision_and_channels_last(tmp_path):
         write_image(tmp_path / "lr" / f"{i:04d}.png", rng.integers(0, 256, (14, 18, 3), np.uint8))
     common = ["infer", "--arch", "{type: Bicubic, scale: 2}", "-i", str(tmp_path / "lr")]
     assert main([*common, "-o", str(tmp_path / "whole")]) == 0
-    assert main([*common, "-o", str(tmp_path / "tiled"), "--tile", "10,12",
+    assert main([*common, "-o", str(tmp_path / "tiled"), "--tile", "10x12",
                  "--tile-overlap", "8"]) == 0
-    assert main([*common, "-o", str(tmp_path / "bf16"), "--tile", "6,8", "--tile-overlap", "2",
+    assert main([*common, "-o", str(tmp_path / "bf16"), "--tile", "6x8", "--tile-overlap", "2",
                  "--precision", "bf16", "--channels-last"]) == 0
     names = sorted(p.name for p in (tmp_path / "whole").glob("*.png"))
     assert len(names) == 2
@@ -233,12 +233,12 @@ def test_infer_tiles_precision_and_channels_last(tmp_path):
         low = read_image(tmp_path / "bf16" / name).astype(int)
         assert 0 < np.abs(low - whole).max() <= 32  # bf16 rounding and 2-px-overlap seams
     with pytest.raises(SystemExit):
-        main([*common, "-o", str(tmp_path / "x"), "--tile", "6x8"])
-    assert main([*common, "-o", str(tmp_path / "x"), "--tile", "6,8", "--tile-overlap",
+        main([*common, "-o", str(tmp_path / "x"), "--tile", "6,8"])
+    assert main([*common, "-o", str(tmp_path / "x"), "--tile", "6x8", "--tile-overlap",
                  "6"]) != 0
     focas = "{type: FOCAS, scale: 2, num_channels: 4, num_blocks: 1, regions: [16, 8, 4]}"
     assert main(["infer", "--arch", focas, "-i", str(tmp_path / "lr"), "-o",
-                 str(tmp_path / "f"), "--gaze", "centre", "--tile", "6,8"]) != 0
+                 str(tmp_path / "f"), "--gaze", "centre", "--tile", "6x8"]) != 0
 
 
 def test_a_clip_failing_names_clip_and_frame_and_resume_keeps_the_finished_ones(tmp_path,

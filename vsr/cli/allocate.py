@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vsr.cli.sizes import SIZES
 from vsr.config.loader import ConfigError
 from vsr.errors import VSRWarning
 
@@ -21,10 +22,13 @@ MAX_OVERRUN = 0.2  # a chosen model measured this much over its budget is worth 
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("allocate", help="size a FOCAS model to a latency budget on this "
-                           "machine (MODELS.md §2.4) and write its config")
+    parser = sub.add_parser(
+        "allocate", help="size a FOCAS model to a latency budget on this machine and write its "
+        "config (the quality allocation of FOCAS, Wang et al., ACM MM 2021, and its "
+        "quality_allocation.py; README: Foveated super-resolution)")
     parser.add_argument("--latency", type=float, required=True, help="budget in ms per frame")
-    parser.add_argument("--resolution", default="1080x1920", help="HR frame size HxW")
+    parser.add_argument("--resolution", default="1080x1920", metavar="HxW",
+                        help=f"HR frame size (default 1080x1920; {SIZES})")
     parser.add_argument("--depth", type=int, default=10, help="trunk blocks of the RRN weights")
     parser.add_argument("--channels", type=int, default=128, help="trunk channels")
     parser.add_argument("--regions", type=int, default=3, help="regions incl. the full frame")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import itertools
 import os
 import sys
 import time
@@ -11,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from vsr.cli.sizes import SIZES, parse_size
 from vsr.config.loader import ConfigError
 
 
@@ -48,8 +51,12 @@ def register(sub) -> None:
                         help="clip models: frames shared by consecutive chunks (default a quarter)")
     parser.add_argument("--chunk-policy", choices=["drop", "blend"], default="drop",
                         help="clip models: how the shared frames' two outputs are merged")
-    parser.add_argument("--tile", type=_tile_size, metavar="H,W",
-                        help="run on overlapping LR tiles of H,W px, stitched at HR")
+    parser.add_argument("--start", type=_count(0), default=0, metavar="K",
+                        help="first input frame to super-resolve (0-based; default 0)")
+    parser.add_argument("--max-frames", type=_count(1), metavar="N",
+                        help="super-resolve at most N frames (from --start)")
+    parser.add_argument("--tile", type=parse_size, metavar="HxW",
+                        help=f"run on overlapping LR tiles of HxW px, stitched at HR ({SIZES})")
     parser.add_argument("--tile-overlap", type=int, default=16, metavar="PX",
                         help="LR px shared by neighbouring tiles (default 16)")
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
@@ -103,21 +110,39 @@ def _remove_stale_temps(out: Path, video: bool, run_start: float) -> None:
         print(f"removed {path}, left by an interrupted run", file=sys.stderr)
 
 
-def _decoded(source) -> Iterator:
-    """LR tensors of ``source``; closing this generator closes the decoder too."""
+def _decoded(source, start: int = 0, max_frames: int | None = None) -> Iterator:
+    """LR tensors of ``source`` from frame ``start``, at most ``max_frames`` of them; closing this
+    generator closes the decoder too."""
     from vsr.io.frames import frame_to_tensor
 
+    stop = None if max_frames is None else start + max_frames
     with contextlib.closing(iter(source)) as frames:
-        for frame in frames:
+        for frame in itertools.islice(frames, start, stop):
             yield frame_to_tensor(frame)
 
 
-def _tile_size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected H,W in LR pixels, got {text!r}") from None
-    return h, w
+def _count(least: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _frame_range(args: argparse.Namespace, source) -> tuple[int, int | None]:
+    """Input frames [start, stop) that ``--start``/``--max-frames`` choose (stop None: to the
+    end); a start past a known end is an error, not an empty output."""
+    count = source.frame_count
+    if count is not None and args.start >= count:
+        raise ConfigError(f"--start {args.start}: {args.input} has {count} frames (0 to "
+                          f"{count - 1})")
+    stop = None if args.max_frames is None else args.start + args.max_frames
+    return args.start, stop
 
 
 def _gaze_track(spec: str, source, net):
@@ -187,18 +212,26 @@ def _infer(args: argparse.Namespace) -> int:
     device = resolve_device(args.device or cfg.device)
     net = build_net(cfg, args.weights, device)
     source = open_frame_source(args.input)
+    first, stop = _frame_range(args, source)
     conditions = {}
     if args.gaze:
         if "gaze" not in getattr(net, "conditions", ()):
             raise ConfigError(f"--gaze: {type(net).__name__} takes no gaze (a foveated arch such "
                               f"as FOCAS does)")
-        conditions["gaze"] = _gaze_track(args.gaze, source, net)
+        track = _gaze_track(args.gaze, source, net)
+        conditions["gaze"] = dataclasses.replace(track, points=track.points[first:stop])
     if args.draw_gaze and not conditions:
         raise ConfigError("--draw-gaze needs --gaze")
     _remove_stale_temps(Path(args.output), video, run_start)
     audio = args.input if source.has_audio and not args.no_audio else None
+    if audio and (args.start or args.max_frames):
+        print("note: the audio is not copied when --start or --max-frames cuts the video",
+              file=sys.stderr)
+        audio = None
     depth = args.queue_frames
     expected = source.expected_frames
+    if expected is not None:
+        expected = max(0, min(expected, stop or expected) - first)
     start = time.perf_counter()
     bar = tqdm(total=expected, unit="frame", file=sys.stderr, disable=None, dynamic_ncols=True,
                desc=Path(args.output).name)
@@ -216,7 +249,8 @@ def _infer(args: argparse.Namespace) -> int:
             args.output, fps=args.fps or source.fps, audio_from=audio, encoder=encoder,
             replace=args.overwrite))
         writer = stack.enter_context(WriteBehind(write, depth, "encode"))
-        lr_frames = stack.enter_context(Prefetch(_decoded(source), depth, "decode"))
+        lr_frames = stack.enter_context(Prefetch(_decoded(source, first, args.max_frames), depth,
+                                                      "decode"))
         srs = stack.enter_context(contextlib.closing(stream_tiled(
             net, lr_frames, tile, device, args.batch_frames, chunk,
             conditions=frame_conditions(net, conditions),

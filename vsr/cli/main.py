@@ -18,9 +18,34 @@ COMMANDS = (train, test, infer, allocate)
 _PACKAGE = Path(vsr.__file__).resolve().parent
 
 
+class Parser(argparse.ArgumentParser):
+    """No abbreviated flags: ``--resum`` is an error, not a silent ``--resume``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+def habit_hint(argv: list[str]) -> str | None:
+    """What to write instead, for the spellings of BasicSR (``-opt X.yml``) and mmagic (the
+    config as a positional argument)."""
+    if not argv:
+        return None
+    command = argv[0]
+    config = next((a for a in argv[1:] if a.endswith((".yaml", ".yml")) and "=" not in a), None)
+    if "-opt" in argv or "--opt" in argv:
+        return (f"the config is given with -c/--config here (BasicSR's -opt): "
+                f"vsr {command} -c {config or 'CONFIG.yaml'}")
+    takes_config = command in ("train", "test")
+    if takes_config and config and not {"-c", "--config"} & set(argv):
+        return (f"the config is given with -c/--config (not as a positional argument, as in "
+                f"mmagic): vsr {command} -c {config}")
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vsr", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="vsr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.register(sub)
     return parser
@@ -30,6 +55,9 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
     """Overrides may come anywhere (``train -c x.yaml --resume auto lr=1``): argparse ends a
     ``nargs='*'`` positional at the first flag, so what it leaves over that is not a flag joins
     the overrides; an unknown ``--flag`` is still an error."""
+    hint = habit_hint(sys.argv[1:] if argv is None else argv)
+    if hint:
+        parser.error(hint)
     args, extra = parser.parse_known_args(argv)
     flags = [e for e in extra if e.startswith("-")]
     if flags or (extra and not hasattr(args, "overrides")):

@@ -66,7 +66,7 @@ class GazeReport:
         """One warning per track that did not come through as written."""
         if self.adjusted:
             warnings.warn(f"gaze {self}: check that the file covers every frame and that its "
-                          f"points lie in the {frame_size[1]}x{frame_size[0]} (WxH) frame",
+                          f"points lie in the {frame_size[0]}x{frame_size[1]} (HxW) frame",
                           VSRWarning, stacklevel=3)
 
     def __str__(self) -> str:
