@@ -302,3 +302,18 @@ def find_release(file_name: str, path: str | Path = ZOO_FILE) -> Release | None:
     if not Path(path).is_file():
         return None
     return load_zoo(path).release(file_name)
+
+
+def missing_weights_message(path: str | Path, zoo_path: str | Path = ZOO_FILE) -> str:
+    """What to say when a weights file does not exist: its path and, when its name is a
+    release of the zoo, where to get it and where the zoo's tables are."""
+    message = f"weights {path} not found"
+    try:
+        release = find_release(Path(path).name, zoo_path)
+    except (ConfigError, OSError):  # a broken zoo must not hide the real error
+        release = None
+    if release is None:
+        return message
+    return (f"{message}: {release.file} is the {release.family} release, not shipped with vsr; "
+            f"get it from {release.where()} (see {ZOO_README}, the model zoo), put it at {path} "
+            f"and check it with `vsr weights verify {path}`")
