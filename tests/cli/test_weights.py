@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from vsr.archs.rrn import RRN
 from vsr.cli.main import main
 from vsr.io.image import write_image
 
-ROOT = Path(__file__).resolve().parents[2]
 ELSR_X4_SHA256 = "0e0dc5f8586956d6c433fb36ef623417beb7ed487182b40d6f70feead9ac371e"
 
 
@@ -106,19 +104,18 @@ def test_what_cannot_be_verified_is_an_error(tmp_path, capsys):
     assert "--model 'RRN-4L': not a release of the model zoo" in _error(capsys)
 
 
-def test_a_missing_weights_file_points_to_the_zoo(tmp_path, capsys):
-    missing = tmp_path / "pretrained" / "RRN-10L.pth"
-    assert main(["test", "-c", str(ROOT / "configs" / "rrn" / "rrn_10l_x4_vid4_bd.yaml"),
-                 "--weights", str(missing), f"output_root={tmp_path / 'runs'}"]) == 2
-    assert _error(capsys) == (
-        f"error: weights {missing} not found: RRN-10L.pth is the RRN release, not shipped with "
-        f"vsr; get it from junpan19/RRN `RRN/model/RRN-10L.pth` or UMass-LIDS/focas "
-        f"`pretrained/RRN-10L.pth` (see pretrained/README.md, the model zoo), put it at "
-        f"{missing} and check it with `vsr weights verify {missing}`")
+def test_a_missing_weights_file_points_to_the_zoo(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # paths as the user types them
     write_image(tmp_path / "lr" / "0000.png", np.zeros((8, 8, 3), np.uint8))
-    assert main(["infer", "--arch", "{type: ELSR, scale: 4}", "--weights",
-                 str(tmp_path / "mine.pth"), "-i", str(tmp_path / "lr"),
-                 "-o", str(tmp_path / "out")]) == 2
-    assert _error(capsys) == f"error: weights {tmp_path / 'mine.pth'} not found"
-    assert main(["weights", "verify", str(missing)]) == 2
-    assert _error(capsys).startswith(f"error: weights {missing} not found: RRN-10L.pth is the")
+    infer = ["infer", "-i", "lr", "-o", "out", "--weights"]
+    assert main([*infer, "pretrained/RRN-10L.pth", "--arch", "{type: RRN, num_blocks: 10}"]) == 2
+    assert _error(capsys) == (
+        "error: weights pretrained/RRN-10L.pth not found: RRN-10L.pth is the RRN release, not "
+        "shipped with vsr; get it from junpan19/RRN `RRN/model/RRN-10L.pth` or UMass-LIDS/focas "
+        "`pretrained/RRN-10L.pth` (see pretrained/README.md, the model zoo), put it at "
+        "pretrained/RRN-10L.pth and check it with `vsr weights verify pretrained/RRN-10L.pth`")
+    assert main([*infer, "mine.pth", "--arch", "{type: ELSR, scale: 4}"]) == 2
+    assert _error(capsys) == "error: weights mine.pth not found"  # not a zoo name: no hint
+    assert main(["weights", "verify", "pretrained/RRN-10L.pth"]) == 2
+    assert _error(capsys).startswith("error: weights pretrained/RRN-10L.pth not found: RRN-10L")
+    assert not (tmp_path / "out").exists()
