@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vsr.config.zoo import missing_weights_message
 from vsr.io.image import atomic_write_bytes
 from vsr.io.weights import (
     LoadReport,
@@ -93,6 +94,9 @@ def load_weights(net: nn.Module, path: str | os.PathLike, strict: bool = True) -
     """Load weights into ``net``. Strict: every key must fit, or the error names those that do
     not. Not strict: the keys that fit are loaded and the others keep their initialisation
     (fine-tuning x4 from x2 weights re-initialises the upsampling layer); the report says
-    which keys were loaded, skipped and why."""
+    which keys were loaded, skipped and why. A file that does not exist is named, with where
+    to get it when it is a release of the model zoo (pretrained/zoo.yml)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(missing_weights_message(path))
     state = inference_state_dict(read_checkpoint(path))
     return (load_state_strict if strict else load_state_partial)(net, state, path)
