@@ -9,12 +9,11 @@ unexpected and shape-mismatched keys are listed. Exit 0 when the file is right, 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 from pathlib import Path
 
 from vsr.config.loader import ConfigError
 from vsr.config.zoo import ZOO_README, Release, load_zoo, missing_weights_message
+from vsr.engine.provenance import sha256_of
 from vsr.errors import CheckpointError
 
 _LISTED = 12  # keys listed per kind in the report: one screen
@@ -33,14 +32,6 @@ def register(sub) -> None:
     which.add_argument("--arch", help="an arch spec to check the layout against instead, e.g. "
                                       "'{type: RRN, num_blocks: 5}' (no hash check)")
     verify.set_defaults(func=run)
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _entry(file: Path, model: str | None) -> Release | None:
