@@ -155,3 +155,8 @@ def test_best_checkpoint_and_resolved_config(tmp_path, clips):
     record = json.loads((run / "run.json").read_text())
     assert record["weights"] is None and record["torch"] == torch.__version__
     assert record["resumed"] is False and record["device"].startswith("cpu")
+    log = (run / "train.log").read_text()
+    # the line of iteration 2 comes before its validation pass: the passes are still untimed
+    lines = {n: next(x for x in log.splitlines() if f"iter {n}/4: " in x) for n in (1, 2, 3)}
+    assert lines[1].endswith(", eta ?") and lines[2].endswith(" + validation")
+    assert lines[3].endswith(", eta 0:00:00")  # the pass at 2 timed: counted, not flagged

@@ -31,6 +31,7 @@ from vsr.engine.distributed import (
     wrap_ddp,
 )
 from vsr.engine.ema import EMA
+from vsr.engine.eta import EtaClock
 from vsr.engine.interrupt import deferred_sigint
 from vsr.engine.logging import RunLog, get_logger
 from vsr.engine.optim import build_optimizer, build_scheduler
@@ -289,8 +290,11 @@ class Trainer:
         ctx = _StepContext(self)
         batches = iter(self._loader())
         self.model.train()
+        # the ETA is ours (validation included, vsr.engine.eta), shown in the postfix
         bar = tqdm(total=cfg.total_iters, initial=self.iteration, disable=not self.dist.is_main,
-                   dynamic_ncols=True, mininterval=1.0, desc=self.cfg.name)
+                   dynamic_ncols=True, mininterval=1.0, desc=self.cfg.name,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}{postfix}]")
+        self.eta = EtaClock(cfg.total_iters, cfg.val_every if self.evaluator else None)
         window: dict[str, list[float]] = {}
         tick = time.perf_counter()
         logged_at = self.iteration
@@ -301,6 +305,7 @@ class Trainer:
         try:
             with deferred_sigint() as interrupted:
                 while self.iteration < cfg.total_iters:
+                    started, validation = time.perf_counter(), 0.0
                     logs = self._iteration(ctx, next(batches))
                     for key, value in logs.items():
                         window.setdefault(key, []).append(value)
@@ -311,9 +316,13 @@ class Trainer:
                         window, logged_at = {}, self.iteration
                     if cfg.val_every and self.evaluator and (
                             self.iteration % cfg.val_every == 0 or last):
+                        val_start = time.perf_counter()
                         scores = self._validate()
+                        validation = time.perf_counter() - val_start
+                        self.eta.validated(validation)
                     if self.iteration % cfg.checkpoint.every == 0 or last:
                         self._save()
+                    self.eta.trained(time.perf_counter() - started - validation)
                     if not all_ranks(not interrupted()):  # Ctrl-C: stop alike on every rank
                         self._save()
                         raise Interrupted(f"at iteration {self.iteration}; its checkpoint is in "
@@ -353,9 +362,11 @@ class Trainer:
             values[f"lr/{name}"] = opt.param_groups[0]["lr"]
         values["it_per_s"] = (self.iteration - since) / max(now - tick, 1e-9)
         self.run_log.scalars(self.iteration, values)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if not k.startswith("lr/")})
+        eta = self.eta.describe(self.iteration)
+        bar.set_postfix({"eta": eta} | {k: f"{v:.4g}" for k, v in values.items()
+                                         if not k.startswith("lr/")})
         text = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
-        self.logger.info(f"iter {self.iteration}/{self.train_cfg.total_iters}: {text}")
+        self.logger.info(f"iter {self.iteration}/{self.train_cfg.total_iters}: {text}, eta {eta}")
         return now
 
     def _check_ranks_agree(self) -> None:
