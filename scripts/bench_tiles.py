@@ -106,7 +106,7 @@ def main() -> int:
                         help="calendar frames (41: all; 0: skip the quality runs)")
     parser.add_argument("--overlaps", default="8,16,32")
     parser.add_argument("--rss-frames", type=int, default=3, help="0: skip the RSS runs")
-    parser.add_argument("--rss-tile", default="180,320")
+    parser.add_argument("--rss-tile", default="180x320", help="LR tile, HxW")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     overlaps = [int(v) for v in args.overlaps.split(",")]
