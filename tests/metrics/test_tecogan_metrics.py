@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import load_fixture
-from vsr.metrics.protocol import Protocol, crop_8x8_box
+from vsr.metrics.protocol import crop_8x8_box
 from vsr.metrics.psnr_ssim import PSNR
 from vsr.metrics.sequence import as_sequence_metric
 from vsr.metrics.tecogan import TOF, TecoGANSSIM, farneback_flow

@@ -41,6 +41,26 @@ class SequenceMetric:
         return None
 
 
+class ConsecutivePairMetric(SequenceMetric):
+    """A temporal metric valued on consecutive frames that are both scored (tOF, tLP): with the
+    first 2 frames cut, the first value is at frame 3, for the pair (2, 3)."""
+
+    _previous_scored = False
+
+    def begin_clip(self) -> None:
+        self._previous_scored = False
+
+    def frame(self, sr: Tensor, gt: Tensor, prev_sr: Tensor | None, prev_gt: Tensor | None,
+              **conditions: Any) -> float | None:
+        paired = self._previous_scored and prev_sr is not None and prev_gt is not None
+        self._previous_scored = True
+        return self.pair(prev_sr, sr, prev_gt, gt) if paired else None
+
+    def pair(self, prev_sr: Tensor, sr: Tensor, prev_gt: Tensor, gt: Tensor) -> float:
+        """The value for the pair (t−1, t)."""
+        raise NotImplementedError
+
+
 class FrameMetricAdapter(SequenceMetric):
     """A plain ``metric(sr, gt, **conditions)`` as a SequenceMetric (previous frames unused)."""
 

@@ -20,7 +20,7 @@ from torch import Tensor
 from vsr.metrics.color import to_uint8_grid
 from vsr.metrics.protocol import Protocol
 from vsr.metrics.psnr_ssim import FrameMetric
-from vsr.metrics.sequence import SequenceMetric
+from vsr.metrics.sequence import ConsecutivePairMetric
 from vsr.registry import METRICS
 
 # pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags of the official tOF
@@ -51,24 +51,15 @@ def farneback_flow(prev: Tensor, nxt: Tensor) -> np.ndarray:
 
 
 @METRICS.register("tOF")
-class TOF(SequenceMetric):
+class TOF(ConsecutivePairMetric):
     """Mean over the cropped pixels of ‖OF(gt_{t−1}, gt_t) − OF(sr_{t−1}, sr_t)‖₂."""
 
     kwargs_schema = Protocol
 
     def __init__(self, protocol: Protocol | None = None, **protocol_kwargs: Any) -> None:
         self.protocol = protocol if protocol is not None else Protocol(**protocol_kwargs)
-        self._previous_scored = False
 
-    def begin_clip(self) -> None:
-        self._previous_scored = False
-
-    def frame(self, sr: Tensor, gt: Tensor, prev_sr: Tensor | None, prev_gt: Tensor | None,
-              **conditions: Any) -> float | None:
-        paired = self._previous_scored and prev_sr is not None
-        self._previous_scored = True
-        if not paired:
-            return None
+    def pair(self, prev_sr: Tensor, sr: Tensor, prev_gt: Tensor, gt: Tensor) -> float:
         difference = farneback_flow(prev_gt, gt) - farneback_flow(prev_sr, sr)
         top, left, h, w = self.protocol.crop_box(*difference.shape[:2])
         crop = difference[top : top + h, left : left + w]
