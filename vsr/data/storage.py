@@ -260,12 +260,86 @@ class LmdbFrameStore(FrameStore):
         return f"LmdbFrameStore({str(self.path)!r})"
 
 
+_TECOGAN_KEY = re.compile(r"^(.+)_(\d+)x(\d+)x(\d+)_(\d+)$")
+
+
+class TecoGANLmdbFrameStore(LmdbFrameStore):
+    """TecoGAN-PyTorch's LMDB (scripts/create_lmdb.py): raw uint8 RGB bytes per frame under keys
+    ``<clip>_<frames>x<h>x<w>_<index>`` (``000_100x720x1280_0005``).
+
+    The index comes from the keys themselves. Its ``meta_info.pkl`` lists the same keys but is a
+    pickle, which vsr never loads (unpickling runs code); it only marks the layout.
+    """
+
+    @cached_property
+    def _shapes(self) -> dict[str, tuple[int, int, int]]:
+        """clip -> (frames, h, w) as its keys state them."""
+        shapes: dict[str, tuple[int, int, int]] = {}
+        with lmdb_errors(self.path), open_lmdb_readonly(self.path).begin() as txn:
+            for raw in txn.cursor().iternext(keys=True, values=False):
+                key = raw.decode()
+                match = _TECOGAN_KEY.match(key)
+                if match is None:
+                    raise FrameReadError(f"LMDB {self.path}: key {key!r} is not TecoGAN's "
+                                         f"'<clip>_<frames>x<h>x<w>_<index>'")
+                clip, frames, h, w = match.group(1), *map(int, match.group(2, 3, 4))
+                if shapes.setdefault(clip, (frames, h, w)) != (frames, h, w):
+                    raise FrameReadError(f"LMDB {self.path}: clip {clip!r} has keys of two "
+                                         f"shapes, {shapes[clip]} and {(frames, h, w)}")
+        return shapes
+
+    @cached_property
+    def _index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        with lmdb_errors(self.path), open_lmdb_readonly(self.path).begin() as txn:
+            for raw in txn.cursor().iternext(keys=True, values=False):
+                match = _TECOGAN_KEY.match(raw.decode())
+                if match is not None:
+                    index.setdefault(match.group(1), []).append(f"{match.group(5)}.raw")
+        for clip, (frames, _, _) in self._shapes.items():
+            if len(index[clip]) != frames:
+                raise FrameReadError(f"LMDB {self.path}: clip {clip!r} has {len(index[clip])} "
+                                     f"frames, its keys say {frames}")
+        if not index:
+            raise FrameReadError(f"LMDB {self.path} holds no frames")
+        return index
+
+    def _key(self, clip: str, name: str) -> str:
+        frames, h, w = self._shapes[clip]
+        return f"{clip}_{frames}x{h}x{w}_{PurePosixPath(name).stem}"
+
+    def read(self, clip: str, name: str) -> np.ndarray:
+        if clip not in self._shapes:
+            raise FrameReadError(f"clip {clip!r} not found in LMDB {self.path}")
+        key = self._key(clip, name)
+        with lmdb_errors(self.path), open_lmdb_readonly(self.path).begin() as txn:
+            value = txn.get(key.encode())
+        if value is None:
+            raise FrameReadError(f"key {key!r} not found in LMDB {self.path}")
+        _, h, w = self._shapes[clip]
+        if len(value) != h * w * 3:
+            raise FrameReadError(f"key {key!r} in LMDB {self.path}: {len(value)} bytes, "
+                                 f"expected {h}x{w}x3 = {h * w * 3}")
+        return np.frombuffer(value, np.uint8).reshape(h, w, 3).copy()
+
+    def locate(self, clip: str, name: str | None = None) -> str:
+        if name is None or clip not in self._shapes:
+            return super().locate(clip, name)
+        return f"{self.path}[{self._key(clip, name)}]"
+
+    def __repr__(self) -> str:
+        return f"TecoGANLmdbFrameStore({str(self.path)!r})"
+
+
 def open_store(root: PathLike | FrameStore) -> FrameStore:
-    """The store for a dataset root: an LMDB when it holds ``data.mdb`` or is named ``*.lmdb``,
-    else frame folders. A store passes through unchanged."""
+    """The store for a dataset root: an LMDB when it holds ``data.mdb`` or is named ``*.lmdb``
+    (TecoGAN's layout when it holds ``meta_info.pkl``, else BasicSR's), else frame folders. A
+    store passes through unchanged."""
     if isinstance(root, FrameStore):
         return root
     path = Path(root)
     if (path / "data.mdb").is_file() or path.suffix == ".lmdb":
+        if (path / "meta_info.pkl").is_file():
+            return TecoGANLmdbFrameStore(path)
         return LmdbFrameStore(path)
     return DiskFrameStore(path)
