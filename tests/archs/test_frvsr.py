@@ -141,3 +141,12 @@ def test_release_layout_loads_as_it_is(tmp_path, release: str) -> None:
     assert load_weights(model, path).complete
     torch.testing.assert_close(model.state_dict()["srnet.conv_out.bias"],
                                recipe_weights(fixture)["srnet.conv_out.bias"], rtol=0, atol=0)
+
+
+def test_training_clip_is_differentiable_through_the_warp_into_fnet() -> None:
+    """The SR loss reaches FNet through the warped previous output (no warping loss needed)."""
+    model = FRNet(2, "BD", num_channels=8, num_blocks=1).train()
+    hr, extras = run_clip_with_extras(model, torch.rand(1, 3, 3, 8, 8))
+    hr[:, 1:].mean().backward()
+    assert model.fnet.encoder1[0].weight.grad.abs().sum() > 0
+    assert extras["lr_flow"].requires_grad
