@@ -150,3 +150,14 @@ def test_training_clip_is_differentiable_through_the_warp_into_fnet() -> None:
     hr[:, 1:].mean().backward()
     assert model.fnet.encoder1[0].weight.grad.abs().sum() > 0
     assert extras["lr_flow"].requires_grad
+
+
+def test_weights_verify_checks_the_release_layout_against_the_zoo_arch(tmp_path, capsys) -> None:
+    from vsr.cli.main import main
+
+    fixture = load_fixture("frvsr_bd.pt")
+    path = tmp_path / "TecoGAN_4x_BD_Vimeo_iter500K.pth"
+    torch.save(recipe_weights(fixture), path)
+    assert main(["weights", "verify", str(path)]) == 0
+    assert "arch     {type: FRNet, scale: 4, degradation: BD}: 78 tensors, 2,589,093 " \
+           "parameters" in capsys.readouterr().out

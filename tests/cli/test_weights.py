@@ -91,10 +91,11 @@ def test_an_entry_without_a_hash_is_checked_by_its_layout(tmp_path, capsys):
 
 
 def test_what_cannot_be_verified_is_an_error(tmp_path, capsys):
-    torch.save({"w": torch.zeros(1)}, tmp_path / "FRVSR_BD_iter400000.pth")
-    assert main(["weights", "verify", str(tmp_path / "FRVSR_BD_iter400000.pth")]) == 2
+    rvrt = "003_RVRT_videosr_bd_Vimeo_14frames.pth"
+    torch.save({"w": torch.zeros(1)}, tmp_path / rvrt)
+    assert main(["weights", "verify", str(tmp_path / rvrt)]) == 2
     assert _error(capsys).endswith("nothing could be verified: the zoo knows no sha256 for "
-                                   "FRVSR_BD_iter400000.pth and vsr has no FRVSR arch")
+                                   f"{rvrt} and vsr has no RVRT arch")
     torch.save({"w": torch.zeros(1)}, tmp_path / "mine.pth")
     assert main(["weights", "verify", str(tmp_path / "mine.pth")]) == 2
     assert _error(capsys) == ("error: mine.pth is not a release of the model zoo "

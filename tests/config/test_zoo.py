@@ -56,7 +56,10 @@ def test_zoo_archs_have_the_parameter_counts_of_models_md(zoo):
               for r in zoo.releases() if r.arch is not None}
     assert counts == {"RRN-10L.pth": (3364400, 3364400), "RRN-5L.pth": (1888560, 1888560),
                       "RRN-3L.pth": (1298224, 1298224), "best_X4_model.pth": (3469, 3469),
-                      "best_X2_model.pth": (1489, 1489)}
+                      "best_X2_model.pth": (1489, 1489),
+                      **{f: (2589093, 2589093) for f in (
+                          "FRVSR_BD_iter400000.pth", "FRVSR_BI_iter400000.pth",
+                          "TecoGAN_4x_BD_Vimeo_iter500K.pth", "TecoGAN_4x_BD_REDS_iter500K.pth")}}
 
 
 def _set(data, dotted, value):
