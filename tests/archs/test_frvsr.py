@@ -161,3 +161,23 @@ def test_weights_verify_checks_the_release_layout_against_the_zoo_arch(tmp_path,
     assert main(["weights", "verify", str(path)]) == 0
     assert "arch     {type: FRNet, scale: 4, degradation: BD}: 78 tensors, 2,589,093 " \
            "parameters" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("degradation", ["BD", "BI"])
+def test_channels_last_and_bf16_stay_close_to_fp32(degradation: str) -> None:
+    """Measured (seed 0): channels-last <= 1.2e-7, bf16 <= 0.9 % (BD) / 0.04 % (BI) of the output
+    scale; bounds as in test_precision_paths (2e-6, 2 %, and bf16 must differ)."""
+    import copy
+
+    from vsr.archs.precision import Precision
+
+    model = FRNet(4, degradation, num_channels=16, num_blocks=2).eval()
+    frames = list(torch.rand(3, 3, 12, 16).unbind(0))
+
+    def run(precision: Precision) -> torch.Tensor:
+        return torch.stack(list(stream(copy.deepcopy(model), frames, precision=precision)))
+
+    reference = run(Precision())
+    torch.testing.assert_close(run(Precision(channels_last=True)), reference, rtol=0, atol=2e-6)
+    bf16 = (run(Precision("bf16")) - reference).abs().max()
+    assert 0 < bf16 <= 0.02 * reference.abs().max()
