@@ -67,3 +67,45 @@ def test_is_registered_as_a_clip_arch() -> None:
     assert isinstance(net, RVRT) and (net.temporal, net.scale) == ("clip", 4)
     with pytest.raises(ValueError, match="x4"):
         RVRT(scale=2)
+
+
+class _StopAtAlignment(Exception):
+    """Raised by the hook once the first alignment's inputs are captured."""
+
+
+def test_first_alignment_inputs_match_original(model) -> None:
+    """On 4 frames, the arguments of the first GDA call (deform_align.backward_1, second clip)
+    and the op's inputs computed from them equal the original's (rvrt_gda_inputs.pt)."""
+    fixture = load_fixture("rvrt_gda_inputs.pt")
+    captured = {}
+
+    def capture(module, args):
+        captured["args"] = args
+        raise _StopAtAlignment
+
+    handle = model.deform_align["backward_1"].register_forward_pre_hook(capture)
+    try:
+        with torch.no_grad(), pytest.raises(_StopAtAlignment):
+            model(fixture["lq"])
+    finally:
+        handle.remove()
+    q, k, v, warped, flows = captured["args"]
+    gda = model.deform_align["backward_1"]
+    with torch.no_grad():
+        flows_backward, flows_forward = model.compute_flows(fixture["lq"])
+        offsets = torch.cat(gda.offsets(q, warped, flows), 2).flatten(0, 1)
+        q_proj = gda.proj_q(q).flatten(0, 1)[:, None]
+        kv_proj = torch.cat([gda.proj_k(k), gda.proj_v(v)], 2)
+    for name, ours in (("flows_backward", flows_backward), ("flows_forward", flows_forward),
+                       ("flow_n1", flows[0]), ("flow_n2", flows[1])):
+        torch.testing.assert_close(ours, fixture[name], rtol=0, atol=1e-4)
+    torch.testing.assert_close(offsets[..., :8, :8], fixture["offset_crop"], rtol=0, atol=1e-4)
+    torch.testing.assert_close(q_proj[..., :8, :8], fixture["q_proj_crop"], rtol=0, atol=1e-4)
+    torch.testing.assert_close(kv_proj[..., :8, :8], fixture["kv_proj_crop"], rtol=0, atol=1e-4)
+    for name, ours in (("offset", offsets), ("q_proj", q_proj), ("kv_proj", kv_proj),
+                       ("warped1", warped[0]), ("warped2", warped[1]), ("gda_q_in", q),
+                       ("gda_k_in", k), ("gda_v_in", v)):
+        assert list(ours.shape) == fixture.get(f"{name}_shape", list(ours.shape))
+        stats = torch.tensor([ours.mean(), ours.std(), ours.abs().sum()], dtype=torch.float64)
+        expected = torch.tensor(fixture[f"{name}_stats"], dtype=torch.float64)
+        torch.testing.assert_close(stats, expected, rtol=1e-5, atol=1e-6)
