@@ -41,8 +41,10 @@ def deform_attn(q: Tensor, kv: Tensor, offset: Tensor, heads: int, groups: int,
                          f"got {tuple(offset.shape)}")
     head_dim = c // heads
     area = h * w
-    sources = kv.reshape(b * frames * groups, 2 * c // groups, h, w)
-    offset = offset.reshape(b, frames, groups, points, 2, area)
+    # positions and sampling in at least fp32: bf16 cannot address pixels beyond ~32 exactly
+    exact = torch.promote_types(kv.dtype, torch.float32)
+    sources = kv.reshape(b * frames * groups, 2 * c // groups, h, w).to(exact)
+    offset = offset.reshape(b, frames, groups, points, 2, area).to(exact)
     queries = q.reshape(b, heads, head_dim, area) * head_dim ** -0.5
     # base sampling positions: pixel + window point, the window centred on the pixel
     dy, dx = torch.meshgrid(torch.arange(window[0]) - window[0] // 2,
@@ -52,7 +54,6 @@ def deform_attn(q: Tensor, kv: Tensor, offset: Tensor, heads: int, groups: int,
     base_x = (pix_x.reshape(1, area) + dx.reshape(points, 1)).to(offset)
     per_position = b * frames * 2 * c * points
     step = max(1, max_elements // per_position)
-    softmax_dtype = torch.promote_types(q.dtype, torch.float32)  # bf16/fp16 logits in fp32
     out = q.new_empty(b, heads, head_dim, area)
     for start in range(0, area, step):
         span = slice(start, min(start + step, area))
@@ -60,13 +61,13 @@ def deform_attn(q: Tensor, kv: Tensor, offset: Tensor, heads: int, groups: int,
         x = base_x[:, span] + offset[:, :, :, :, 1, span]
         # pixel -> grid_sample coordinate with align_corners=False (valid for any size, even 1)
         grid = torch.stack(((2 * x + 1) / w - 1, (2 * y + 1) / h - 1), dim=-1)
-        grid = grid.reshape(b * frames * groups, points, -1, 2).to(kv.dtype)
+        grid = grid.reshape(b * frames * groups, points, -1, 2)
         sampled = F.grid_sample(sources, grid, mode="bilinear", padding_mode="zeros",
-                                align_corners=False)  # (B·F·G, 2C/G, P, L)
+                                align_corners=False).to(kv.dtype)  # (B·F·G, 2C/G, P, L)
         sampled = sampled.reshape(b, frames, 2, heads, head_dim, points, -1)
         keys, values = sampled[:, :, 0], sampled[:, :, 1]  # (B, F, heads, d, P, L)
         logits = torch.einsum("bhdl,bfhdpl->bhfpl", queries[..., span], keys)
-        attn = logits.flatten(2, 3).softmax(dim=2, dtype=softmax_dtype).to(values.dtype)
+        attn = logits.flatten(2, 3).softmax(dim=2, dtype=exact).to(values.dtype)
         attn = attn.reshape(logits.shape)
         out[..., span] = torch.einsum("bhfpl,bfhdpl->bhdl", attn, values)
     return out.reshape(b, c, h, w)
