@@ -109,3 +109,49 @@ def test_first_alignment_inputs_match_original(model) -> None:
         stats = torch.tensor([ours.mean(), ours.std(), ours.abs().sum()], dtype=torch.float64)
         expected = torch.tensor(fixture[f"{name}_stats"], dtype=torch.float64)
         torch.testing.assert_close(stats, expected, rtol=1e-5, atol=1e-6)
+
+
+def small_rvrt(**kwargs) -> RVRT:
+    torch.manual_seed(3)
+    net = RVRT(embed_dim=12, num_heads=2, deformable_groups=4, attention_heads=4, **kwargs)
+    with torch.no_grad():  # a non-zero last offset layer, so the learned residual matters
+        for gda in net.deform_align.values():
+            gda.conv_offset[-1].weight.normal_(0, 0.05)
+    return net
+
+
+def test_odd_clip_is_completed_by_its_last_frame() -> None:
+    net = small_rvrt().eval()
+    lq = torch.rand(1, 3, 3, 12, 16)
+    with torch.no_grad():
+        out = net(lq)
+        padded = net(torch.cat([lq, lq[:, 2:]], 1))
+    assert out.shape == (1, 3, 3, 48, 64)
+    torch.testing.assert_close(out, padded[:, :3], rtol=0, atol=0)
+
+
+def test_mirror_extended_clip_reuses_reversed_backward_flows() -> None:
+    net = small_rvrt().eval()
+    half = torch.rand(1, 2, 3, 12, 16)
+    with torch.no_grad():
+        backward, forward = net.compute_flows(torch.cat([half, half.flip(1)], 1))
+        plain_backward, plain_forward = net.compute_flows(torch.cat([half, half], 1))
+    assert torch.equal(forward, backward.flip(1))
+    assert not torch.equal(plain_forward, plain_backward.flip(1))
+
+
+def test_checkpointed_ffn_gives_the_same_output_and_gradients() -> None:
+    lq = torch.rand(1, 4, 3, 12, 16)
+    results = []
+    for flag in (False, True):
+        net = small_rvrt(use_checkpoint_ffn=flag).train()
+        out = net(lq)
+        out.square().mean().backward()
+        grads = {k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None}
+        results.append((out.detach(), grads))
+    (out_a, grads_a), (out_b, grads_b) = results
+    torch.testing.assert_close(out_b, out_a, rtol=0, atol=1e-6)
+    assert grads_a.keys() == grads_b.keys()
+    assert "deform_align.backward_1.conv_offset.0.weight" in grads_a  # the GDA is trained
+    for key in grads_a:
+        torch.testing.assert_close(grads_b[key], grads_a[key], rtol=1e-4, atol=1e-6)

@@ -63,3 +63,14 @@ def test_spynet_loads_the_standalone_release_layout(tmp_path, spynet) -> None:
     torch.save({"params": {**basic, "extra.weight": torch.ones(1)}}, path)
     with pytest.raises(ValueError, match="unexpected keys"):
         SpyNet(path)
+
+
+def test_spynet_takes_frames_smaller_than_its_pyramid(spynet) -> None:
+    """Frames up to 32 px are resized to 64 (the original's 32 would leave an empty coarsest
+    level) and the flow is scaled back to their size."""
+    ref, supp = torch.rand(2, 1, 3, 12, 16)
+    with torch.no_grad():
+        flow = spynet(ref, supp)
+        zero = spynet(ref, ref)
+    assert flow.shape == (1, 2, 12, 16) and torch.isfinite(flow).all()
+    assert (flow - zero).abs().max() > 1e-3

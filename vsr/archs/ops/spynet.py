@@ -2,9 +2,10 @@
 
 Six pyramid levels, each refining the upsampled coarser flow with five 7×7 convolutions over
 [reference, support warped by the flow, flow]. Inputs are RGB in [0, 1]; they are normalised with
-the ImageNet mean/std and resized to multiples of 32, and the finest flow is resized back with its
-components rescaled. The module tree (``basic_module.{level}.basic_module.{0,2,4,6,8}``, buffers
-``mean``/``std``) is the original's, so ``spynet_sintel_final-3d2a1287.pth`` loads as it is.
+the ImageNet mean/std and resized to multiples of 32 (at least 64), and the finest flow is
+resized back with its components rescaled. The module tree
+(``basic_module.{level}.basic_module.{0,2,4,6,8}``, buffers ``mean``/``std``) is the original's,
+so ``spynet_sintel_final-3d2a1287.pth`` loads as it is.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class SpyNet(nn.Module):
             raise ValueError(f"SpyNet takes two (N, 3, H, W) frames of one shape, got "
                              f"{tuple(ref.shape)} and {tuple(supp.shape)}")
         h, w = ref.shape[2:]
-        h_up, w_up = math.ceil(h / 32) * 32, math.ceil(w / 32) * 32
+        # multiples of 32, at least 64: below that the original's coarsest flow would be empty
+        h_up, w_up = (max(64, math.ceil(s / 32) * 32) for s in (h, w))
         refs = [self._prepare(ref, h_up, w_up)]
         supps = [self._prepare(supp, h_up, w_up)]
         for _ in range(NUM_LEVELS - 1):
