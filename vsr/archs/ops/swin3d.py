@@ -90,16 +90,20 @@ def shift_mask(padded: Size3, window: Size3, shift: Size3, device) -> Tensor:
 
 
 class WindowAttention3D(nn.Module):
-    """Multi-head self-attention in a window with a learned relative-position bias."""
+    """Multi-head self-attention in a window with a learned relative-position bias (unless
+    ``position_bias`` is off, as in RVRT Light)."""
 
-    def __init__(self, dim: int, window: Size3, num_heads: int, qkv_bias: bool = True) -> None:
+    def __init__(self, dim: int, window: Size3, num_heads: int, qkv_bias: bool = True,
+                 position_bias: bool = True) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.scale = (dim // num_heads) ** -0.5
-        table = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1)
-        self.relative_position_bias_table = nn.Parameter(torch.zeros(table, num_heads))
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self.register_buffer("relative_position_index", relative_position_index(window))
+        self.position_bias = position_bias
+        if position_bias:
+            table = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1)
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(table, num_heads))
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+            self.register_buffer("relative_position_index", relative_position_index(window))
         self.qkv_self = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
@@ -108,10 +112,11 @@ class WindowAttention3D(nn.Module):
         qkv = self.qkv_self(x).reshape(bw, n, 3, self.num_heads, c // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
         attn = (q * self.scale) @ k.transpose(-2, -1)
-        # a window shrunk to a small input reads the top-left block of the full window's index
-        index = self.relative_position_index[:n, :n].reshape(-1)
-        bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1)
-        attn = attn + bias.unsqueeze(0)
+        if self.position_bias:
+            # a window shrunk to a small input reads the top-left block of the full window's index
+            index = self.relative_position_index[:n, :n].reshape(-1)
+            bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1)
+            attn = attn + bias.unsqueeze(0)
         if mask is not None:
             nw = mask.shape[0]
             attn = (attn.view(bw // nw, nw, self.num_heads, n, n)
@@ -124,12 +129,13 @@ class SwinLayer3D(nn.Module):
     """LayerNorm → (shifted) window attention → residual; LayerNorm → MLP → residual."""
 
     def __init__(self, dim: int, num_heads: int, window: Size3, shift: Size3,
-                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False) -> None:
+                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False,
+                 position_bias: bool = True) -> None:
         super().__init__()
         self.window, self.shift = window, shift
         self.use_checkpoint_ffn = use_checkpoint_ffn
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention3D(dim, window, num_heads)
+        self.attn = WindowAttention3D(dim, window, num_heads, position_bias=position_bias)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
@@ -162,13 +168,14 @@ class SwinGroup3D(nn.Module):
     """``depth`` layers, every second one shifted by half the window; (B, C, D, H, W) in and out."""
 
     def __init__(self, dim: int, depth: int, num_heads: int, window: Size3,
-                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False) -> None:
+                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False,
+                 position_bias: bool = True) -> None:
         super().__init__()
         self.window = window
         self.shift = tuple(s // 2 for s in window)
         self.blocks = nn.ModuleList(
             SwinLayer3D(dim, num_heads, window, (0, 0, 0) if i % 2 == 0 else self.shift,
-                        mlp_ratio, use_checkpoint_ffn) for i in range(depth))
+                        mlp_ratio, use_checkpoint_ffn, position_bias) for i in range(depth))
 
     def forward(self, x: Tensor) -> Tensor:
         _, _, d, h, w = x.shape
@@ -185,10 +192,11 @@ class RSTB(nn.Module):
     """Residual Swin Transformer block: x + Linear(SwinGroup3D(x)), on (B, C, D, H, W)."""
 
     def __init__(self, dim: int, depth: int, num_heads: int, window: Size3,
-                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False) -> None:
+                 mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False,
+                 position_bias: bool = True) -> None:
         super().__init__()
         self.residual_group = SwinGroup3D(dim, depth, num_heads, window, mlp_ratio,
-                                          use_checkpoint_ffn)
+                                          use_checkpoint_ffn, position_bias)
         self.linear = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -200,7 +208,8 @@ class RSTBWithInputConv(nn.Module):
     keeps the original's indices (1 conv, 3 norm, 5 blocks, 7 norm; the rest reorder axes)."""
 
     def __init__(self, in_channels: int, dim: int, num_blocks: int, depth: int, num_heads: int,
-                 window: Size3, mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False) -> None:
+                 window: Size3, mlp_ratio: float = 2.0, use_checkpoint_ffn: bool = False,
+                 position_bias: bool = True) -> None:
         super().__init__()
         self.main = nn.Sequential(
             Permute(0, 2, 1, 3, 4),
@@ -208,8 +217,8 @@ class RSTBWithInputConv(nn.Module):
             Permute(0, 2, 3, 4, 1),
             nn.LayerNorm(dim),
             Permute(0, 4, 1, 2, 3),
-            nn.Sequential(*(RSTB(dim, depth, num_heads, window, mlp_ratio, use_checkpoint_ffn)
-                            for _ in range(num_blocks))),
+            nn.Sequential(*(RSTB(dim, depth, num_heads, window, mlp_ratio, use_checkpoint_ffn,
+                                 position_bias) for _ in range(num_blocks))),
             Permute(0, 2, 3, 4, 1),
             nn.LayerNorm(dim),
             Permute(0, 1, 4, 2, 3),
