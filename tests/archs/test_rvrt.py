@@ -155,3 +155,15 @@ def test_checkpointed_ffn_gives_the_same_output_and_gradients() -> None:
     assert "deform_align.backward_1.conv_offset.0.weight" in grads_a  # the GDA is trained
     for key in grads_a:
         torch.testing.assert_close(grads_b[key], grads_a[key], rtol=1e-4, atol=1e-6)
+
+
+def test_config_spec_with_lists_and_a_missing_spynet_file_is_checked(tmp_path) -> None:
+    from vsr.config.loader import ConfigError, Provenance
+    from vsr.config.schema import check_spec
+
+    spec = check_spec({"type": "RVRT", "window_size": [2, 8, 8], "num_blocks": [1, 2, 1]},
+                      ARCHS, "arch", Provenance())
+    assert spec["window_size"] == (2, 8, 8)
+    with pytest.raises(ConfigError, match="spynet"):
+        check_spec({"type": "RVRT", "spynet_path": str(tmp_path / "missing.pth")}, ARCHS,
+                   "arch", Provenance())
