@@ -167,3 +167,15 @@ def test_config_spec_with_lists_and_a_missing_spynet_file_is_checked(tmp_path) -
     with pytest.raises(ConfigError, match="spynet"):
         check_spec({"type": "RVRT", "spynet_path": str(tmp_path / "missing.pth")}, ARCHS,
                    "arch", Provenance())
+
+
+def test_bf16_autocast_follows_fp32() -> None:
+    """Under CPU bf16 autocast (the engine's bf16 precision) layers mix bf16 and fp32 tensors;
+    the deformable attention still samples in fp32."""
+    net = small_rvrt().eval()
+    lq = torch.rand(1, 4, 3, 12, 16)
+    with torch.no_grad():
+        ref = net(lq)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = net(lq)
+    assert (low.float() - ref).abs().max() < 0.02
