@@ -1,4 +1,4 @@
-"""``vsr train|test|infer|allocate|weights`` (also ``python train.py`` / ``test.py`` /
+"""``vsr train|test|evaluate|infer|allocate|weights`` (also ``python train.py`` / ``test.py`` /
 ``infer.py``)."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import warnings
 from pathlib import Path
 
 import vsr
-from vsr.cli import allocate, infer, test, train, weights
+from vsr.cli import allocate, evaluate, infer, test, train, weights
 from vsr.engine.memory import keep_freed_blocks
 from vsr.errors import Interrupted, VSRError, VSRWarning
 
-COMMANDS = (train, test, infer, allocate, weights)
+COMMANDS = (train, test, evaluate, infer, allocate, weights)
 _PACKAGE = Path(vsr.__file__).resolve().parent
 
 

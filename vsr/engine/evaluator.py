@@ -115,20 +115,31 @@ class Evaluator:
         receives (dataset, clip, sr, gt) of each clip's first frame (sample images)."""
         was_training = net.training
         net.eval()
-        summary = {}
         try:
-            for ds_name, dataset in self.datasets.items():
-                clips = [self._finished_or_run(net, ds_name, clip, on_first_frame)
-                         for clip in dataset.clips()]
-                summary[ds_name] = self._write_results(ds_name, clips)
+            return self._evaluate_datasets(
+                lambda ds_name, clip: self._run_clip(net, ds_name, clip, on_first_frame),
+                self._inference)
         finally:
             net.train(was_training)
+
+    def score_outputs(self) -> dict[str, dict]:
+        """Scores of outputs saved earlier, as ``evaluate`` gives them for a model: each
+        dataset's clips stream (SR, GT) frame pairs (``streams()`` yields the SR frames where a
+        test clip yields LR ones), scored by the same loop, metrics, protocols, averaging and
+        results files; no model runs."""
+        return self._evaluate_datasets(self._score_saved_clip, lambda ds_name: None)
+
+    def _evaluate_datasets(self, run_clip: Callable, inference: Callable) -> dict[str, dict]:
+        summary = {}
+        for ds_name, dataset in self.datasets.items():
+            clips = [self._finished_or_run(ds_name, clip, run_clip) for clip in dataset.clips()]
+            summary[ds_name] = self._write_results(ds_name, clips, inference(ds_name))
         return summary
 
     def _clip_record(self, ds_name: str, clip_name: str) -> Path:
         return self.out_dir / "results" / ds_name / ".clips" / f"{clip_name}.json"
 
-    def _finished_or_run(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
+    def _finished_or_run(self, ds_name: str, clip, run_clip: Callable) -> ClipResult:
         """A clip's result, saved as soon as it is scored so that a failure later on loses
         nothing; with ``resume``, read back when an earlier run saved it for the same metrics."""
         record = self._clip_record(ds_name, clip.name)
@@ -138,7 +149,7 @@ class Evaluator:
                 self.log(f"{ds_name}/{clip.name}: scores of the earlier run reused (--resume)")
                 return saved
         try:
-            result = self._run_clip(net, ds_name, clip, on_first_frame)
+            result = run_clip(ds_name, clip)
         except (VSRError, OSError, ValueError) as exc:
             where = getattr(exc, "vsr_where", "before its first frame")
             raise ClipError(f"{ds_name}/{clip.name}, {where}: {exc} (the clips scored before it "
@@ -148,8 +159,35 @@ class Evaluator:
         return result
 
     def _run_clip(self, net, ds_name: str, clip, on_first_frame) -> ClipResult:
-        result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
         lr_iter, gt_iter = clip.streams()
+        conditions = getattr(clip, "conditions", {})  # name -> one value per frame
+        timer = FrameTimer()
+        tile, chunk = self._tiling(ds_name)
+        srs = stream_tiled(net, lr_iter, tile, self.device, self.batch_frames, chunk,
+                           conditions=frame_conditions(net, conditions), timer=timer,
+                           precision=self.precision,
+                           start=self.per_dataset.get(ds_name, {}).get("start", self.start))
+        overlay = getattr(net, "overlay", None) if self.draw_overlay else None
+        draw = None
+        if overlay is not None:
+            def draw(frame, conds: dict):
+                return overlay(frame, **{k: conds[k] for k in net.conditions if k in conds})
+        return self._score_stream(ds_name, clip, srs, gt_iter, timer, draw, on_first_frame,
+                                  "producing output frame")
+
+    def _score_saved_clip(self, ds_name: str, clip) -> ClipResult:
+        sr_iter, gt_iter = clip.streams()
+        return self._score_stream(ds_name, clip, sr_iter, gt_iter, FrameTimer(), None, None,
+                                  "reading frame")
+
+    def _score_stream(self, ds_name: str, clip, srs, gt_iter, timer: FrameTimer,
+                      draw: Callable | None, on_first_frame: Callable | None,
+                      producing: str) -> ClipResult:
+        """The loop: SR frames ``srs`` (a model's output, or frames saved earlier) scored against
+        ``gt_iter`` in step, saved and encoded as configured. ``draw(frame, conditions)``, if
+        given, draws on the saved frames; ``producing`` says what a failure while the next SR
+        frame was awaited interrupted (errors name it with the frame number)."""
+        result = ClipResult(clip.name, clip.num_frames, {m: [] for m in self.metrics})
         save = self.save_images or gt_iter is None
         folder = self.out_dir / "visual" / ds_name / clip.name
         conditions = getattr(clip, "conditions", {})  # name -> one value per frame
@@ -158,15 +196,8 @@ class Evaluator:
             if missing:
                 raise ValueError(f"metric {name} needs per-frame {missing} that "
                                  f"{ds_name}/{clip.name} does not supply")
-        overlay = getattr(net, "overlay", None) if self.draw_overlay else None
         video_path = self.out_dir / "visual" / ds_name / f"{clip.name}.mp4"
         start = time.perf_counter()
-        timer = FrameTimer()
-        tile, chunk = self._tiling(ds_name)
-        srs = stream_tiled(net, lr_iter, tile, self.device, self.batch_frames, chunk,
-                           conditions=frame_conditions(net, conditions), timer=timer,
-                           precision=self.precision,
-                           start=self.per_dataset.get(ds_name, {}).get("start", self.start))
         index = -1
         if gt_iter is not None:
             for metric in self.metrics.values():
@@ -191,9 +222,8 @@ class Evaluator:
                         prev_sr, prev_gt = sr, gt
                     if save or video is not None:
                         frame = tensor_to_frame(sr)
-                        if overlay is not None:
-                            frame = overlay(frame, **{k: frame_conds[k] for k in net.conditions
-                                                      if k in frame_conds})
+                        if draw is not None:
+                            frame = draw(frame, frame_conds)
                         if save:
                             write_image(folder / f"{index:08d}.png", frame)
                         if video is not None:
@@ -204,7 +234,7 @@ class Evaluator:
                     working, scoring = index + 1, False
         except Exception as exc:
             # reading and the model run ahead of the output (batches, windows, chunks)
-            exc.vsr_where = f"frame {working}" if scoring else f"producing output frame {working}"
+            exc.vsr_where = f"frame {working}" if scoring else f"{producing} {working}"
             raise
         finally:
             bar.close()
@@ -253,7 +283,9 @@ class Evaluator:
                                  f"{result.name}); segment averaging needs per-frame values")
             result.clip_values[name] = value
 
-    def _write_results(self, ds_name: str, clips: list[ClipResult]) -> dict[str, float]:
+    def _write_results(self, ds_name: str, clips: list[ClipResult],
+                       inference: dict | None) -> dict[str, float]:
+        """``inference``: how the SR frames were computed; None for outputs scored as saved."""
         scored = [c for c in clips if c.scored]
         averaging = self.averaging
         average = {m: averaging.over_clips([(c.value(m, averaging), c.weight(m)) for c in scored])
@@ -269,7 +301,7 @@ class Evaluator:
             "average": average,
             "frames": frames,
             "seconds": seconds,
-            "inference": self._inference(ds_name),
+            "inference": inference,
             "run": self.run_info,
             "clips": [{"name": c.name, "frames": c.num_frames, "seconds": c.seconds,
                        "model_ms_median": (1000 * statistics.median(c.model_seconds)
@@ -298,9 +330,11 @@ def _frame_csv(clip: ClipResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["frame", "model_ms", *clip.per_frame])
-    for i, seconds in enumerate(clip.model_seconds):
-        values = ["" if v[i] is None else f"{v[i]:.6f}" for v in clip.per_frame.values()]
-        writer.writerow([i, f"{1000 * seconds:.3f}", *values])
+    timed = clip.model_seconds  # empty for outputs scored as saved (no model ran)
+    for i in range(max(len(timed), *(len(v) for v in clip.per_frame.values()), 0)):
+        values = ["" if i >= len(v) or v[i] is None else f"{v[i]:.6f}"
+                  for v in clip.per_frame.values()]
+        writer.writerow([i, f"{1000 * timed[i]:.3f}" if i < len(timed) else "", *values])
     return out.getvalue()
 
 
@@ -309,7 +343,8 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     lines += [f"- {m}: {p}" for m, p in record["protocols"].items()]
     lines += [f"- {record['averaging']}",
               f"- {record['frames']} frames in {record['seconds']:.1f} s",
-              f"- inference: {_describe_inference(record['inference'])}"]
+              f"- inference: {_describe_inference(record['inference'])}"
+              if record["inference"] else "- outputs scored as saved (no model run here)"]
     if record.get("run"):
         lines.append(f"- run: {describe_run(record['run'])}")
     lines.append("")
@@ -318,7 +353,8 @@ def _markdown(record: dict, metrics: list[str]) -> str:
     for clip in record["clips"]:
         cells = " | ".join(f"{clip['mean'][m]:.4f}" for m in metrics)
         ms = clip["model_ms_median"]
-        lines.append(f"| {clip['name']} | {clip['frames']} | {ms:.1f} | {cells} |")
+        ms = "–" if math.isnan(ms) else f"{ms:.1f}"
+        lines.append(f"| {clip['name']} | {clip['frames']} | {ms} | {cells} |")
     cells = " | ".join(f"{record['average'][m]:.4f}" for m in metrics)
     lines.append(f"| **average** | {record['frames']} | | {cells} |")
     return "\n".join(lines) + "\n"

@@ -45,6 +45,14 @@ def vsr_commit() -> str | None:
     return f"{commit}+dirty" if dirty else commit
 
 
+def sha256_of_files(paths: list[Path]) -> str:
+    """One digest of several files' contents, in the given order (a folder of frames)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(bytes.fromhex(sha256_of(path)))
+    return digest.hexdigest()
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda:{device.index or 0} ({torch.cuda.get_device_name(device)})"
@@ -74,5 +82,9 @@ def describe_run(record: dict) -> str:
     weights = record.get("weights")
     used = (f"{weights['path']} (sha256 {weights['sha256'][:12]}…)" if weights
             else "no weights file")
+    scored = record.get("evaluated")  # saved outputs scored by ``vsr evaluate``
+    if scored:
+        used = (f"outputs {scored['sr']['path']} (sha256 {scored['sr']['sha256'][:12]}…) "
+                f"against {scored['gt']['path']} (sha256 {scored['gt']['sha256'][:12]}…)")
     return (f"{used}; vsr {record.get('vsr_commit') or 'unknown commit'}; torch "
             f"{record.get('torch')}; {record.get('device')}")
