@@ -25,6 +25,7 @@ import numpy as np
 
 from vsr.config.data_root import DataPath
 from vsr.io.image import IMAGE_SUFFIXES, FrameReadError, decode_image, list_frames, read_image
+from vsr.io.video import VIDEO_SUFFIXES
 
 PathLike = str | os.PathLike
 # a dataset parameter read under the data root when it comes from a config (vsr.config.data_root)
@@ -331,10 +332,80 @@ class TecoGANLmdbFrameStore(LmdbFrameStore):
         return f"TecoGANLmdbFrameStore({str(self.path)!r})"
 
 
+class VideoFrameStore(FrameStore):
+    """Video files as clips: a folder of them (nested folders too; the clip is the path without
+    its suffix), a single file, or a ``.txt`` list of files (relative to the list's folder).
+
+    Frames are numbered in display order (``00000000.frame`` ...) and read by seeking to the
+    nearest keyframe (vsr.io.video_access): training windows come straight from the mp4s, each
+    DataLoader worker with its own open decoders.
+    """
+
+    def __init__(self, root: PathLike) -> None:
+        self.root = Path(root)
+
+    @cached_property
+    def _files(self) -> dict[str, Path]:
+        root = self.root
+        if root.is_file() and root.suffix.lower() == ".txt":
+            listed = [Path(line.strip()) for line in root.read_text().splitlines()
+                      if line.strip() and not line.startswith("#")]
+            # a clip is named by its listed path (its file name alone when absolute)
+            files = {(p.stem if p.is_absolute() else p.with_suffix("").as_posix()):
+                     (p if p.is_absolute() else root.parent / p) for p in listed}
+        elif root.is_file():
+            files = {root.stem: root}
+        else:
+            files = {p.relative_to(root).with_suffix("").as_posix(): p
+                     for p in sorted(root.rglob("*"))
+                     if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()}
+        if not files:
+            raise FrameReadError(f"no video files in {root} (expected "
+                                 f"{', '.join(VIDEO_SUFFIXES)})")
+        missing = next((p for p in files.values() if not p.is_file()), None)
+        if missing is not None:
+            raise FrameReadError(f"video file not found: {missing} (listed in {root})")
+        return files
+
+    def _reader(self, clip: str):
+        from vsr.io.video_access import reader_for
+
+        if clip not in self._files:
+            raise FrameReadError(f"clip {clip!r} not found among the videos of {self.root}")
+        return reader_for(self._files[clip])
+
+    def clips(self) -> list[str]:
+        return sorted(self._files)
+
+    def has_clip(self, clip: str) -> bool:
+        return clip in self._files
+
+    def frame_names(self, clip: str) -> list[str]:
+        return [f"{i:08d}.frame" for i in range(len(self._reader(clip)))]
+
+    def read(self, clip: str, name: str) -> np.ndarray:
+        return self._reader(clip).read(int(PurePosixPath(name).stem))
+
+    def locate(self, clip: str, name: str | None = None) -> str:
+        path = self._files.get(clip, self.root / clip)
+        return str(path) if name is None else f"{path} frame {int(PurePosixPath(name).stem)}"
+
+    def __repr__(self) -> str:
+        return f"VideoFrameStore({str(self.root)!r})"
+
+
+def _holds_videos(path: Path) -> bool:
+    if path.is_file():
+        return path.suffix.lower() in (*VIDEO_SUFFIXES, ".txt")
+    return path.is_dir() and any(p.suffix.lower() in VIDEO_SUFFIXES for p in path.rglob("*")) \
+        and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.rglob("*"))
+
+
 def open_store(root: PathLike | FrameStore) -> FrameStore:
     """The store for a dataset root: an LMDB when it holds ``data.mdb`` or is named ``*.lmdb``
-    (TecoGAN's layout when it holds ``meta_info.pkl``, else BasicSR's), else frame folders. A
-    store passes through unchanged."""
+    (TecoGAN's layout when it holds ``meta_info.pkl``, else BasicSR's); video files when it is
+    one, a ``.txt`` list of them or a folder of them with no images; else frame folders. A store
+    passes through unchanged."""
     if isinstance(root, FrameStore):
         return root
     path = Path(root)
@@ -342,4 +413,6 @@ def open_store(root: PathLike | FrameStore) -> FrameStore:
         if (path / "meta_info.pkl").is_file():
             return TecoGANLmdbFrameStore(path)
         return LmdbFrameStore(path)
+    if _holds_videos(path):
+        return VideoFrameStore(path)
     return DiskFrameStore(path)

@@ -118,6 +118,16 @@ def _src_colorspace(frame: av.VideoFrame) -> int:
     return _BT709 if frame.height > 576 else _BT601
 
 
+def decoded_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as uint8 RGB (H, W, 3), in the colour space and range it declares."""
+    return frame.to_ndarray(
+        format="rgb24",
+        src_colorspace=_src_colorspace(frame),
+        src_color_range=frame.color_range,
+        interpolation=_TO_RGB,
+    )
+
+
 class VideoReader:
     """Metadata of a video file up front; frames decoded lazily, one at a time, on iteration.
 
@@ -205,12 +215,7 @@ class VideoReader:
                 f"frame {index} of {self.path} is {frame.height}x{frame.width}; "
                 f"expected {self.size[0]}x{self.size[1]} like the stream header"
             )
-        return frame.to_ndarray(
-            format="rgb24",
-            src_colorspace=_src_colorspace(frame),
-            src_color_range=frame.color_range,
-            interpolation=_TO_RGB,
-        )
+        return decoded_rgb(frame)
 
     def __repr__(self) -> str:
         return (
