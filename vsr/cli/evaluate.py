@@ -14,7 +14,7 @@ from vsr.config.schema import PlainName
 
 
 def register(sub) -> None:
-    from vsr.config.protocols import PROTOCOLS
+    from vsr.metrics.named_protocols import PROTOCOLS
 
     names = "; ".join(f"{n}: {what}" for n, (_, what) in PROTOCOLS.items())
     parser = sub.add_parser(
@@ -44,7 +44,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vsr.config.protocols import load_protocol
+    from vsr.metrics.named_protocols import load_protocol
     from vsr.data.output_pairs import OutputPairs
     from vsr.engine.evaluator import Evaluator
     from vsr.engine.provenance import run_record, sha256_of_files

@@ -7,7 +7,7 @@ import pytest
 
 from vsr.config.experiment import load_experiment, validate_experiment
 from vsr.config.loader import ConfigError, load_config
-from vsr.config.protocols import PROTOCOLS, load_protocol, protocol_file
+from vsr.metrics.named_protocols import PROTOCOLS, load_protocol, protocol_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
