@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr.archs.base import FirstPrev, TemporalMode
-from vsr.archs.ops.tecogan import Degradation, backward_warp, lr_upsampler, space_to_depth
+from vsr.archs.ops.flow_warp import flow_warp
+from vsr.archs.ops.tecogan import Degradation, lr_upsampler, space_to_depth
 from vsr.archs.sequence import SequenceStart
 from vsr.registry import ARCHS
 
@@ -145,6 +146,6 @@ class FRNet(nn.Module):
         else:
             lr_flow = self.lr_flow(lr_curr, lr_prev)
             hr_flow = self.hr_flow(lr_flow)
-            folded = space_to_depth(backward_warp(state, hr_flow), s)
+            folded = space_to_depth(flow_warp(state, hr_flow, padding_mode="border"), s)
         sr = self.srnet(lr_curr, folded)
         return sr, sr, {"lr_flow": lr_flow, "hr_flow": hr_flow}

@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vsr.archs.ops.tecogan import Degradation, backward_warp, lr_upsampler
+from vsr.archs.ops.flow_warp import flow_warp
+from vsr.archs.ops.tecogan import Degradation, lr_upsampler
 
 TRIPLET = 3
 
@@ -132,8 +133,8 @@ class SpatioTemporalDiscriminator(nn.Module):
         if flows.shape[1] != t:
             raise ValueError(f"flows cover {flows.shape[1]} frames, the triplets {t}")
         frames = hr[:, :t]
-        warped = backward_warp(frames.flatten(0, 1), flows.flatten(0, 1)).unflatten(
-            0, frames.shape[:2])
+        warped = flow_warp(frames.flatten(0, 1), flows.flatten(0, 1), padding_mode="border")
+        warped = warped.unflatten(0, frames.shape[:2])
         x = torch.cat([_colour_major(frames), self._zero_border(_colour_major(warped)),
                        _colour_major(self.condition(lr[:, :t]))], dim=1)
         features = self.discriminator_block(self.conv_in(x))

@@ -44,11 +44,11 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vsr.metrics.named_protocols import load_protocol
     from vsr.data.output_pairs import OutputPairs
     from vsr.engine.evaluator import Evaluator
     from vsr.engine.provenance import run_record, sha256_of_files
     from vsr.io.image import atomic_write_bytes
+    from vsr.metrics.named_protocols import load_protocol
 
     # ``--clips a b key=value``: the override ends the clip list (overrides may come anywhere)
     clips = [c for c in args.clips or [] if "=" not in c] or None

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from tests.conftest import load_fixture
+from vsr.archs.ops.flow_warp import flow_warp
 from vsr.archs.ops.tecogan import (
     BicubicUpsampler,
-    backward_warp,
     lr_upsampler,
     space_to_depth,
 )
@@ -56,7 +56,7 @@ def test_unknown_degradation_is_refused() -> None:
 
 
 def test_backward_warp_matches_tecogan(ops: dict) -> None:
-    out = backward_warp(ops["warp_input"], ops["warp_flow"])
+    out = flow_warp(ops["warp_input"], ops["warp_flow"], padding_mode="border")
     torch.testing.assert_close(out, ops["backward_warp"], rtol=0, atol=1e-5)
 
 
@@ -64,6 +64,6 @@ def test_backward_warp_shifts_by_whole_pixels_and_clamps_at_the_border() -> None
     x = torch.rand(1, 3, 5, 6)
     flow = torch.zeros(1, 2, 5, 6)
     flow[:, 0] = 1.0  # sample one pixel to the right
-    out = backward_warp(x, flow)
+    out = flow_warp(x, flow, padding_mode="border")
     torch.testing.assert_close(out[..., :-1], x[..., 1:], rtol=0, atol=1e-6)
     torch.testing.assert_close(out[..., -1], x[..., -1], rtol=0, atol=1e-6)

@@ -6,7 +6,7 @@ They differ from their PyTorch look-alikes, so swapping one in changes every out
   like ``F.pixel_unshuffle`` (colour major).
 * ``BicubicUpsampler`` (BD models) is top-left aligned like TecoGAN-TF: HR pixel ``s*i`` samples
   LR pixel ``i`` exactly, unlike the centre-aligned bicubic of PyTorch and MATLAB.
-* ``backward_warp`` samples with ``align_corners=True`` and border padding.
+* the backward warp is ``flow_warp(..., padding_mode="border")`` of ``vsr.archs.ops.flow_warp``.
 """
 
 from __future__ import annotations
@@ -82,16 +82,3 @@ def lr_upsampler(scale: int, degradation: Degradation) -> nn.Module:
     if degradation == "BI":
         return BilinearUpsampler(scale)
     raise ValueError(f"degradation must be 'BD' or 'BI', got {degradation!r}")
-
-
-def backward_warp(x: Tensor, flow: Tensor) -> Tensor:
-    """``x`` (N, C, H, W) sampled at each pixel plus ``flow`` (N, 2, H, W; pixels, channel 0 = x),
-    bilinear, with out-of-frame samples taken from the border."""
-    n, _, h, w = x.shape
-    xs = torch.linspace(-1.0, 1.0, w, device=flow.device, dtype=flow.dtype)
-    ys = torch.linspace(-1.0, 1.0, h, device=flow.device, dtype=flow.dtype)
-    grid_x = xs.view(1, 1, w) + flow[:, 0] / ((w - 1.0) / 2.0)
-    grid_y = ys.view(1, h, 1) + flow[:, 1] / ((h - 1.0) / 2.0)
-    grid = torch.stack([grid_x, grid_y], dim=-1)
-    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border",
-                         align_corners=True)
