@@ -86,6 +86,29 @@ def test_the_same_training_set_reads_mp4s_or_their_frames(tmp_path, videos):
         assert torch.equal(a["gt"], b["gt"]) and torch.equal(a["lr"], b["lr"])
 
 
+class _Keyed(torch.utils.data.Dataset):
+    """Fixed (index, seed) keys of a training set, so workers and the parent draw the same."""
+
+    def __init__(self, dataset, keys):
+        self.dataset, self.keys = dataset, keys
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, i):
+        return self.dataset[self.keys[i]]["gt"]
+
+
+def test_forked_workers_read_mp4s_like_the_parent(videos):
+    """The parent's open decoder must not reach its forked workers (a worker freeing it hung)."""
+    dataset = GTVideoFolder(videos, degradation="BI", scale=4, num_frames=3, gt_patch_size=32)
+    keyed = _Keyed(dataset, [(i, i) for i in range(0, 20, 3)])
+    serial = torch.stack([keyed[i] for i in range(len(keyed))])  # the parent's readers stay open
+    loader = torch.utils.data.DataLoader(keyed, batch_size=2, num_workers=2, timeout=60,
+                                         multiprocessing_context="fork")
+    assert torch.equal(torch.cat(list(loader)), serial)
+
+
 def test_a_list_file_names_videos_relative_to_itself(videos):
     (videos / "train.txt").write_text("# scenes\ncalendar.mp4\n\nreversed.mp4\n")
     store = open_store(videos / "train.txt")

@@ -7,9 +7,8 @@ size and modification time. A window is read by seeking to the last keyframe at 
 first frame and decoding forward; a reader keeps its decoder open and reads on from where it is
 when the next request follows on (the next frame of a window, or the next window of a scan), so a
 short-GOP file (``-g 4``) costs a few frames of decoding per random window. Readers are cached
-per process, so a worker never uses its parent's decoder. Known open problem: a DataLoader with
-forked workers reading these files hung here (2 workers, 12-frame H.264) even with the parent's
-decoders closed before the fork; use num_workers 0 until that is solved.
+per process, so a worker never uses its parent's decoder: the parent closes its decoders (and
+frees their codec contexts) before a fork, and each forked DataLoader worker opens its own.
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ class VideoFrameReader:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path).resolve()
         self.index = frame_index(self.path)
-        self._container = None
+        self._container = self._stream = None
         self._frames = None  # the decoder's frame iterator
         self._next = None  # frame number the iterator yields next
 
@@ -155,7 +154,9 @@ class VideoFrameReader:
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
-        self._container = self._frames = self._next = None
+        # the stream too: freeing its codec context joins the decoder's threads, which a forked
+        # child does not have (it hung there when a worker replaced its parent's reader)
+        self._container = self._stream = self._frames = self._next = None
 
 
 _READERS: dict[str, tuple[int, VideoFrameReader]] = {}
