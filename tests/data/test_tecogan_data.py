@@ -17,6 +17,7 @@ from scipy.signal import windows
 from tests.conftest import shared_path
 from tests.scripts import load_script
 from vsr.config.experiment import load_experiment
+from vsr.config.loader import ConfigError
 from vsr.config.schema import MissingDataPath
 from vsr.data.degradations import bi
 from vsr.data.storage import DiskFrameStore, close_lmdb, open_store
@@ -317,3 +318,30 @@ def test_tos3_configs_load_build_and_name_a_missing_root(tmp_path, base, degrada
     with pytest.raises(FrameReadError, match=r"clip 'face' not found"):
         DATASETS.build(load_experiment(path, [f"data_root={tmp_path / 'data'}"]
                                        ).test.datasets["ToS3"]).clips()
+
+
+@pytest.mark.parametrize("base", ["vimeotecogan_bd_train.yaml", "vimeotecogan_bi_train.yaml"])
+def test_training_fragments_validate_and_batch(tmp_path, vimeo, base):
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({
+        "_base_": [str(ROOT / "configs/_base_/runtime.yaml"), str(ROOT / "configs/_base_" / base)],
+        "name": "t", "model": {"type": "SupervisedVSR", "arch": {"type": "Bicubic"}},
+        "train": {"total_iters": 1, "optimizers": {"generator": {"type": "Adam", "lr": 1e-4}}}}))
+    with pytest.raises(MissingDataPath, match=r"'train.dataset.gt_root': no such file or folder"):
+        load_experiment(path)
+    with pytest.raises(ConfigError, match=r"'train.dataset.moving_prob': expected a probability"):
+        load_experiment(path, ["train.dataset.moving_prob=1.5"], check_paths=False)
+    overrides = ["train.dataset.gt_root=Vimeo90K/sequences", "train.dataset.num_frames=4",
+                 "train.dataset.clips=[00001/0001, 00001/0002]", "train.dataset.gt_patch_size=64"]
+    if "bi" in base:  # stored LR: written here from the GT with MATLAB bicubic
+        for clip in ("00001/0001", "00001/0002"):
+            for ref in DiskFrameStore(vimeo / "sequences").frames(clip):
+                hr = torch.from_numpy(ref.read()).permute(2, 0, 1)[None].double() / 255
+                write_image(tmp_path / "lr" / clip / ref.name, _u8(bi(hr))[0])
+        overrides.append(f"train.dataset.lr_root={tmp_path / 'lr'}")
+    cfg = load_experiment(path, overrides)
+    ds = DATASETS.build(cfg.train.dataset)
+    assert (ds.degradation, len(ds)) == (("BI" if "bi" in base else "BD"), 14)
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2, sampler=[(0, 1), (9, 2)])))
+    assert batch["gt"].shape == (2, 4, 3, 64, 64) and batch["lr"].shape == (2, 4, 3, 16, 16)
+    assert batch["key"] == ["00001/0001/im1", "00001/0002/im3"]
