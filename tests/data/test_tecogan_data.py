@@ -234,6 +234,8 @@ def test_sequences_past_the_clip_end_are_reflected(tmp_path):
     assert np.array_equal(_u8(item["gt"]), np.stack(
         [frames[i] for i in (3, 4, 5, 6, 5, 4, 3, 2, 1, 0)]))
     assert ds[(13, 0)]["key"] == "t/0009"
+    script = load_script("create_tecogan_lmdb")
+    assert script.main([str(tmp_path / "frames"), str(lmdb_path)]) == 2  # exists: refused
     with pytest.raises(IndexError):
         ds[(14, 0)]
 
@@ -313,6 +315,15 @@ def test_tos3_configs_load_build_and_name_a_missing_root(tmp_path, base, degrada
     clips = DATASETS.build(spec).clips()
     assert [c.name for c in clips] == ["bridge", "face", "room"]
     assert next(clips[0].lr_frames()).shape == (3, 12, 16)
+    # TecoGAN's stored layout, written by the script: the same LR as made on the fly
+    assert load_script("make_tecogan_lr").main([str(tmp_path / "data" / "ToS3")]) == 0
+    subdir = {"BI": "Bicubic4xLR", "BD_TecoGAN": "Gaussian4xLR"}[degradation]
+    stored = DATASETS.build(load_experiment(path, [
+        f"data_root={tmp_path / 'data'}", f"test.datasets.ToS3.lr_subdir={subdir}",
+        "test.datasets.ToS3.degradation=null"]).test.datasets["ToS3"]).clips()
+    for made, read in zip(clips, stored, strict=True):
+        for a, b in zip(made.lr_frames(), read.lr_frames(), strict=True):
+            assert torch.equal(a, b)
     (tmp_path / "data" / "ToS3" / "GT" / "face" / "0000.png").unlink()
     (tmp_path / "data" / "ToS3" / "GT" / "face" / "0001.png").unlink()
     with pytest.raises(FrameReadError, match=r"clip 'face' not found"):
