@@ -230,8 +230,10 @@ class VideoWriter(FrameSink):
 
     Writes go to a hidden temp file beside ``path`` that replaces it only on a clean
     :meth:`close`, so a crash or exception never leaves half a video or clobbers an old one.
-    With ``audio_from``, that file's first audio track (if it has one) is muxed in alongside,
-    stream-copied where the container allows and re-encoded to AAC otherwise, and cut where the
+    ``keyframe_interval`` bounds the distance between keyframes (FFmpeg's ``-g``), which bounds
+    what a random read of a training window must decode. With ``audio_from``, that file's first
+    audio track (if it has one) is muxed in alongside, stream-copied where the container allows
+    and re-encoded to AAC otherwise, and cut where the
     written video ends. Odd frame sizes, which yuv420p cannot hold, are padded by one
     replicated row/column.
     """
@@ -245,8 +247,12 @@ class VideoWriter(FrameSink):
         codec: str = "libx264",
         crf: int | None = None,
         preset: str | None = None,
+        keyframe_interval: int | None = None,
     ) -> None:
         self.path = Path(path)
+        if keyframe_interval is not None and keyframe_interval < 1:
+            raise ValueError(f"keyframe_interval must be >= 1, got {keyframe_interval}")
+        self._gop = keyframe_interval
         self.fps = _rate(fps)
         muxer = _MUXERS.get(self.path.suffix.lower())
         if muxer is None:
@@ -354,6 +360,8 @@ class VideoWriter(FrameSink):
         cc = stream.codec_context
         cc.colorspace = cc.color_primaries = cc.color_trc = _BT709
         cc.color_range = _MPEG_RANGE
+        if self._gop is not None:  # random access decodes at most this many frames per seek
+            cc.gop_size = self._gop
         return stream
 
     def write(self, frame: np.ndarray) -> None:
