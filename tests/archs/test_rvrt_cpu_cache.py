@@ -53,3 +53,19 @@ def test_cache_on_cpu_while_computing_on_cuda() -> None:
 def test_bad_cache_length_is_refused() -> None:
     with pytest.raises(ValueError, match="cpu_cache_length"):
         build("RVRTLight", 0)
+
+
+@pytest.mark.parametrize("kind", ["RVRT", "RVRTLight"])
+def test_pad_multiple_reflects_to_the_window_and_crops_back(kind: str) -> None:
+    """main_test_rvrt.py: LR reflect-padded to a multiple of 8, the output cropped back."""
+    lq = torch.rand(1, 2, 3, 13, 10, generator=torch.Generator().manual_seed(2))
+    padded = torch.nn.functional.pad(lq[0], (0, 6, 0, 3), mode="reflect")[None]
+    plain, net = build(kind, 100), build(kind, 100)
+    net.pad_multiple = 8
+    with torch.no_grad():
+        ours = net(lq)
+        expected = plain(padded)[..., :52, :40]
+        unpadded = plain(lq)
+    assert ours.shape == (1, 2, 3, 52, 40)
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-6)
+    assert (ours - unpadded).abs().max() > 1e-4  # zero-padded windows differ

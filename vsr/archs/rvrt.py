@@ -144,6 +144,8 @@ class ClipRecurrentTransformer(nn.Module):
     clip features are kept in CPU memory between uses (moved to the compute device one clip at
     a time) and the reconstruction runs clip by clip, so accelerator memory stays bounded by a
     few clips instead of growing with the sequence (the original's ``cpu_cache``).
+    ``pad_multiple`` > 1 reflect-pads H and W to a multiple of it and crops the output back
+    (main_test_rvrt.py pads to the window, 8, so no Swin window sees zero padding).
     """
 
     temporal: TemporalMode = "clip"
@@ -152,14 +154,17 @@ class ClipRecurrentTransformer(nn.Module):
                  embed_dim: int, num_heads: int, window_size: tuple[int, int, int],
                  num_blocks: tuple[int, int, int], depths: tuple[int, int, int],
                  mlp_ratio: float, use_checkpoint_ffn: bool, position_bias: bool,
-                 cpu_cache_length: int = 100) -> None:
+                 cpu_cache_length: int = 100, pad_multiple: int = 1) -> None:
         super().__init__()
         if scale != 4:
             raise ValueError(f"{type(self).__name__} is defined for x4 VSR, got scale {scale}")
         if cpu_cache_length < 1:
             raise ValueError(f"cpu_cache_length must be >= 1, got {cpu_cache_length}")
         self.scale = scale
+        if pad_multiple < 1:
+            raise ValueError(f"pad_multiple must be >= 1, got {pad_multiple}")
         self.cpu_cache_length = cpu_cache_length
+        self.pad_multiple = pad_multiple
         dim = embed_dim
         frame_window = (1, window_size[1], window_size[2])
         if spynet is not None:
@@ -191,6 +196,15 @@ class ClipRecurrentTransformer(nn.Module):
         raise NotImplementedError
 
     def forward(self, lq: Tensor) -> Tensor:
+        h, w = lq.shape[-2:]
+        pad_h, pad_w = (-h) % self.pad_multiple, (-w) % self.pad_multiple
+        if pad_h or pad_w:
+            padded = F.pad(lq.flatten(0, 1), (0, pad_w, 0, pad_h), mode="reflect")
+            out = self._forward(padded.view(*lq.shape[:2], 3, h + pad_h, w + pad_w))
+            return out[..., : self.scale * h, : self.scale * w]
+        return self._forward(lq)
+
+    def _forward(self, lq: Tensor) -> Tensor:
         t = lq.shape[1]
         pad = (-t) % CLIP_SIZE
         if pad:
@@ -281,13 +295,15 @@ class RVRT(ClipRecurrentTransformer):
                  attention_window: tuple[int, int] = (3, 3), max_residue_magnitude: float = 10.0,
                  spynet_path: Annotated[str | None, LocalFile(
                      "pretrained SpyNet weights (spynet_sintel_final-3d2a1287.pth)")] = None,
-                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100) -> None:
+                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100,
+                 pad_multiple: int = 1) -> None:
         aligners = [GuidedDeformAttnPack(embed_dim, attention_heads, deformable_groups,
                                          attention_window, max_residue_magnitude)
                     for _ in PASSES]
         super().__init__(aligners, SpyNet(spynet_path), scale, embed_dim, num_heads,
                          window_size, num_blocks, depths, mlp_ratio, use_checkpoint_ffn,
-                         position_bias=True, cpu_cache_length=cpu_cache_length)
+                         position_bias=True, cpu_cache_length=cpu_cache_length,
+                         pad_multiple=pad_multiple)
 
     def compute_flows(self, lq: Tensor) -> tuple[Tensor, Tensor]:
         """(backward, forward) flows (N, T-1, 2, H, W): frame i → i+1 and i+1 → i. For a
@@ -340,12 +356,14 @@ class RVRTLight(ClipRecurrentTransformer):
                  num_blocks: tuple[int, int, int] = (1, 2, 1),
                  depths: tuple[int, int, int] = (2, 2, 2), mlp_ratio: float = 2.0,
                  attention_heads: int = 12, attention_window: tuple[int, int] = (3, 3),
-                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100) -> None:
+                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100,
+                 pad_multiple: int = 1) -> None:
         aligners = [NeighbourAttnPack(embed_dim, attention_heads, 1, attention_window)
                     for _ in PASSES]
         super().__init__(aligners, None, scale, embed_dim, num_heads, window_size, num_blocks,
                          depths, mlp_ratio, use_checkpoint_ffn, position_bias=False,
-                         cpu_cache_length=cpu_cache_length)
+                         cpu_cache_length=cpu_cache_length,
+                         pad_multiple=pad_multiple)
 
     def align(self, name: str, i: int, previous: list[Tensor], prop: Tensor,
               flows: Tensor | None, updated: dict[str, list]) -> Tensor:
