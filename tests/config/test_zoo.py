@@ -59,7 +59,11 @@ def test_zoo_archs_have_the_parameter_counts_of_models_md(zoo):
                       "best_X2_model.pth": (1489, 1489),
                       **{f: (2589093, 2589093) for f in (
                           "FRVSR_BD_iter400000.pth", "FRVSR_BI_iter400000.pth",
-                          "TecoGAN_4x_BD_Vimeo_iter500K.pth", "TecoGAN_4x_BD_REDS_iter500K.pth")}}
+                          "TecoGAN_4x_BD_Vimeo_iter500K.pth", "TecoGAN_4x_BD_REDS_iter500K.pth")},
+                      **{f: (10782295, 10782295) for f in (
+                          "001_RVRT_videosr_bi_REDS_30frames.pth",
+                          "002_RVRT_videosr_bi_Vimeo_14frames.pth",
+                          "003_RVRT_videosr_bd_Vimeo_14frames.pth")}}
 
 
 def _set(data, dotted, value):

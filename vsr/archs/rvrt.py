@@ -140,7 +140,12 @@ class ClipRecurrentTransformer(nn.Module):
 
     An odd clip is completed with its last frame (the tail mirrored) and that output dropped.
     ``use_checkpoint_ffn`` recomputes the Swin MLPs of the propagation backbones in the backward
-    pass to save memory.
+    pass to save memory. For a sequence longer than ``cpu_cache_length`` frames the propagated
+    clip features are kept in CPU memory between uses (moved to the compute device one clip at
+    a time) and the reconstruction runs clip by clip, so accelerator memory stays bounded by a
+    few clips instead of growing with the sequence (the original's ``cpu_cache``).
+    ``pad_multiple`` > 1 reflect-pads H and W to a multiple of it and crops the output back
+    (main_test_rvrt.py pads to the window, 8, so no Swin window sees zero padding).
     """
 
     temporal: TemporalMode = "clip"
@@ -148,11 +153,18 @@ class ClipRecurrentTransformer(nn.Module):
     def __init__(self, aligners: list[nn.Module], spynet: SpyNet | None, scale: int,
                  embed_dim: int, num_heads: int, window_size: tuple[int, int, int],
                  num_blocks: tuple[int, int, int], depths: tuple[int, int, int],
-                 mlp_ratio: float, use_checkpoint_ffn: bool, position_bias: bool) -> None:
+                 mlp_ratio: float, use_checkpoint_ffn: bool, position_bias: bool,
+                 cpu_cache_length: int = 100, pad_multiple: int = 1) -> None:
         super().__init__()
         if scale != 4:
             raise ValueError(f"{type(self).__name__} is defined for x4 VSR, got scale {scale}")
+        if cpu_cache_length < 1:
+            raise ValueError(f"cpu_cache_length must be >= 1, got {cpu_cache_length}")
         self.scale = scale
+        if pad_multiple < 1:
+            raise ValueError(f"pad_multiple must be >= 1, got {pad_multiple}")
+        self.cpu_cache_length = cpu_cache_length
+        self.pad_multiple = pad_multiple
         dim = embed_dim
         frame_window = (1, window_size[1], window_size[2])
         if spynet is not None:
@@ -184,31 +196,54 @@ class ClipRecurrentTransformer(nn.Module):
         raise NotImplementedError
 
     def forward(self, lq: Tensor) -> Tensor:
+        h, w = lq.shape[-2:]
+        pad_h, pad_w = (-h) % self.pad_multiple, (-w) % self.pad_multiple
+        if pad_h or pad_w:
+            padded = F.pad(lq.flatten(0, 1), (0, pad_w, 0, pad_h), mode="reflect")
+            out = self._forward(padded.view(*lq.shape[:2], 3, h + pad_h, w + pad_w))
+            return out[..., : self.scale * h, : self.scale * w]
+        return self._forward(lq)
+
+    def _forward(self, lq: Tensor) -> Tensor:
         t = lq.shape[1]
         pad = (-t) % CLIP_SIZE
         if pad:
             lq = torch.cat([lq, lq[:, t - pad:].flip(1)], 1)
         flows = self.compute_flows(lq)
-        feats = {"shallow": list(self.feat_extract(lq).split(CLIP_SIZE, dim=1))}
+        cache = torch.device("cpu") if lq.shape[1] > self.cpu_cache_length else None
+        feats = {"shallow": [self._store(c, cache)
+                             for c in self.feat_extract(lq).split(CLIP_SIZE, dim=1)]}
         updated: dict[str, list] = {}
         for name in PASSES:
             # flows in processing order: entry p brings frame p of that order to frame p + 1
             ordered = None
             if flows is not None:
                 ordered = flows[0].flip(1) if name.startswith("backward") else flows[1]
-            feats[name] = self.propagate(feats, ordered, name, updated)
-        return self.upsample(lq, feats)[:, :t]
+            feats[name] = self.propagate(feats, ordered, name, updated, cache)
+        if cache is None:
+            return self.upsample(lq, feats)[:, :t]
+        clips = [self.upsample(lq[:, i * CLIP_SIZE:(i + 1) * CLIP_SIZE],
+                               {k: [v[i].to(lq.device)] for k, v in feats.items()}).to(cache)
+                 for i in range(len(feats["shallow"]))]
+        return torch.cat(clips, 1)[:, :t].to(lq.device)
+
+    @staticmethod
+    def _store(clip: Tensor, cache: torch.device | None) -> Tensor:
+        """A clip feature where it is kept between uses: the CPU cache, or where it is."""
+        return clip if cache is None else clip.to(cache)
 
     def propagate(self, feats: dict[str, list[Tensor]], flows: Tensor | None, name: str,
-                  updated: dict[str, list]) -> list[Tensor]:
+                  updated: dict[str, list], cache: torch.device | None = None) -> list[Tensor]:
         """The clips of pass ``name`` (N, 2, C, H, W each, in time order). Backward passes run
-        on the time-reversed sequence; the first clip starts from a zero feature."""
+        on the time-reversed sequence; the first clip starts from a zero feature. With a
+        ``cache`` device the stored clips live there and are fetched one clip at a time."""
         backward = name.startswith("backward")
 
         def in_order(clips: list[Tensor]) -> list[Tensor]:
             return [clip.flip(1) for clip in clips[::-1]] if backward else clips
 
-        branches = {key: in_order(clips) for key, clips in feats.items()}
+        device = next(self.parameters()).device
+        branches = {key: _Fetched(in_order(clips), device) for key, clips in feats.items()}
         previous = branches[list(feats)[-1]]
         prop = torch.zeros_like(branches["shallow"][0])
         out = []
@@ -217,7 +252,7 @@ class ClipRecurrentTransformer(nn.Module):
                 prop = self.align(name, i, previous, prop, flows, updated)
             refined = self.backbone[name](torch.cat([b[i] for b in branches.values()] + [prop], 2))
             prop = prop + refined
-            out.append(prop)
+            out.append(self._store(prop, cache))
         return in_order(out)
 
     def upsample(self, lq: Tensor, feats: dict[str, list[Tensor]]) -> Tensor:
@@ -230,6 +265,18 @@ class ClipRecurrentTransformer(nn.Module):
         base = F.interpolate(lq.flatten(0, 1), size=hr.shape[-2:], mode="bilinear",
                              align_corners=False)
         return hr + base.view(n, t, c, *hr.shape[-2:])
+
+
+class _Fetched(list):
+    """A list of clip features whose items are moved to ``device`` when read (a no-op for
+    clips already there), so aligners index CPU-cached clips like resident ones."""
+
+    def __init__(self, clips: list[Tensor], device: torch.device) -> None:
+        super().__init__(clips)
+        self.device = device
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return super().__getitem__(i).to(self.device)
 
 
 @ARCHS.register("RVRT")
@@ -248,13 +295,15 @@ class RVRT(ClipRecurrentTransformer):
                  attention_window: tuple[int, int] = (3, 3), max_residue_magnitude: float = 10.0,
                  spynet_path: Annotated[str | None, LocalFile(
                      "pretrained SpyNet weights (spynet_sintel_final-3d2a1287.pth)")] = None,
-                 use_checkpoint_ffn: bool = False) -> None:
+                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100,
+                 pad_multiple: int = 1) -> None:
         aligners = [GuidedDeformAttnPack(embed_dim, attention_heads, deformable_groups,
                                          attention_window, max_residue_magnitude)
                     for _ in PASSES]
         super().__init__(aligners, SpyNet(spynet_path), scale, embed_dim, num_heads,
                          window_size, num_blocks, depths, mlp_ratio, use_checkpoint_ffn,
-                         position_bias=True)
+                         position_bias=True, cpu_cache_length=cpu_cache_length,
+                         pad_multiple=pad_multiple)
 
     def compute_flows(self, lq: Tensor) -> tuple[Tensor, Tensor]:
         """(backward, forward) flows (N, T-1, 2, H, W): frame i → i+1 and i+1 → i. For a
@@ -307,11 +356,14 @@ class RVRTLight(ClipRecurrentTransformer):
                  num_blocks: tuple[int, int, int] = (1, 2, 1),
                  depths: tuple[int, int, int] = (2, 2, 2), mlp_ratio: float = 2.0,
                  attention_heads: int = 12, attention_window: tuple[int, int] = (3, 3),
-                 use_checkpoint_ffn: bool = False) -> None:
+                 use_checkpoint_ffn: bool = False, cpu_cache_length: int = 100,
+                 pad_multiple: int = 1) -> None:
         aligners = [NeighbourAttnPack(embed_dim, attention_heads, 1, attention_window)
                     for _ in PASSES]
         super().__init__(aligners, None, scale, embed_dim, num_heads, window_size, num_blocks,
-                         depths, mlp_ratio, use_checkpoint_ffn, position_bias=False)
+                         depths, mlp_ratio, use_checkpoint_ffn, position_bias=False,
+                         cpu_cache_length=cpu_cache_length,
+                         pad_multiple=pad_multiple)
 
     def align(self, name: str, i: int, previous: list[Tensor], prop: Tensor,
               flows: Tensor | None, updated: dict[str, list]) -> Tensor:
