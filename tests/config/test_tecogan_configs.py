@@ -22,3 +22,8 @@ def test_frvsr_and_tecogan_configs_load_with_the_recipe_weights(tmp_path):
     recipe, paths = load_recipe(ROOT / "tecogan/frvsr_tecogan_recipe_bd.yaml")
     assert [p.name for p in paths] == ["frvsr_x4_train_bd.yaml", "tecogan_x4_train_bd.yaml"]
     assert recipe.stages[1].init == "last"
+
+
+def test_cpu_frvsr_variant_loads():
+    cfg = load_experiment(ROOT / "frvsr/frvsr_x4_bd_vimeo_cpu.yaml", check_paths=False)
+    assert cfg.train.total_iters == 300 and cfg.train.dataset["gt_patch_size"] == 64
