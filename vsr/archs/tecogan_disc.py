@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from vsr.archs.ops.flow_warp import flow_warp
 from vsr.archs.ops.tecogan import Degradation, lr_upsampler
+from vsr.registry import ARCHS
 
 TRIPLET = 3
 
@@ -94,6 +95,7 @@ def _colour_major(frames: Tensor) -> Tensor:
     return triplets.transpose(1, 2).reshape(n * t // TRIPLET, c * TRIPLET, h, w)
 
 
+@ARCHS.register("SpatioTemporalDiscriminator")
 class SpatioTemporalDiscriminator(nn.Module):
     """Spatio-temporal conditional discriminator on ``spatial_size``² HR crops (x4 or x2)."""
 
