@@ -70,3 +70,20 @@ def test_averaging_arithmetic() -> None:
     assert Averaging("clip").over_clips(clips) == 3.5
     assert Averaging("frame").over_clips(clips) == pytest.approx(13 / 5)
     assert math.isnan(Averaging("frame").over_clips([(math.nan, 0)]))
+
+
+def test_crop_sides_crops_each_side_by_its_own_count() -> None:
+    """NVVL VSRNet's validation crop [:, :, 12:, :-12] = top 12, right 12 (crop_sides)."""
+    x = torch.arange(40 * 50, dtype=torch.float64).view(1, 40, 50)
+    nvvl = Protocol(crop_sides=(12, 0, 0, 12))
+    assert nvvl.crop_box(40, 50) == (12, 0, 28, 38)
+    assert torch.equal(nvvl.crop(x), x[:, 12:, :-12])
+    assert Protocol(crop_sides=(1, 2, 3, 4)).crop_box(40, 50) == (1, 3, 37, 43)
+    assert "top 12, bottom 0, left 0, right 12" in nvvl.describe()
+    assert Protocol(crop_border=12).crop_box(40, 50) == (12, 12, 16, 26)
+    with pytest.raises(ValueError, match="one of crop_border, crop_8x8 and crop_sides"):
+        Protocol(crop_border=12, crop_sides=(12, 0, 0, 12))
+    with pytest.raises(ValueError, match="four px counts"):
+        Protocol(crop_sides=(1, -1, 0, 0))
+    with pytest.raises(ValueError, match="leaves nothing of a 40x50"):
+        Protocol(crop_sides=(20, 20, 0, 0)).crop_box(40, 50)

@@ -45,13 +45,17 @@ class Protocol:
 
     ``skip_first``/``skip_last`` are applied by the evaluator (``scores_frame``); ``channel``,
     ``y_formula``, ``round_to_8bit`` and the spatial crop (``crop``) by the metric. The crop is
-    either ``crop_border`` px off every side or TecoGAN's ``crop_8x8``, never both.
+    one of: ``crop_border`` px off every side, TecoGAN's ``crop_8x8``, or ``crop_sides`` =
+    (top, bottom, left, right) px — e.g. NVVL VSRNet's validation ``[:, :, 12:, :-12]`` is
+    ``(12, 0, 0, 12)``, 12 px at the top and right only, where Makansi et al. meant a symmetric
+    12-px border (``crop_border: 12``).
     """
 
     channel: str = "y"
     y_formula: str = "matlab"
     crop_border: int = 0
     crop_8x8: bool = False
+    crop_sides: tuple[int, int, int, int] | None = None
     skip_first: int = 0
     skip_last: int = 0
     round_to_8bit: bool = False
@@ -69,11 +73,25 @@ class Protocol:
         if self.crop_8x8 and self.crop_border:
             raise ValueError("give crop_border or crop_8x8, not both (no published protocol "
                              f"uses both; got crop_border={self.crop_border})")
+        if self.crop_sides is not None:
+            if self.crop_8x8 or self.crop_border:
+                raise ValueError("give one of crop_border, crop_8x8 and crop_sides, got "
+                                 f"crop_sides={self.crop_sides} with crop_border="
+                                 f"{self.crop_border}, crop_8x8={self.crop_8x8}")
+            if len(self.crop_sides) != 4 or min(self.crop_sides) < 0:
+                raise ValueError("crop_sides must be four px counts >= 0 (top, bottom, left, "
+                                 f"right), got {self.crop_sides}")
 
     def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
         """(top, left, h, w) of the region scored in a ``height`` × ``width`` frame."""
         if self.crop_8x8:
             return crop_8x8_box(height, width)
+        if self.crop_sides is not None:
+            top, bottom, left, right = self.crop_sides
+            if height <= top + bottom or width <= left + right:
+                raise ValueError(f"crop_sides {tuple(self.crop_sides)} leaves nothing of a "
+                                 f"{height}x{width} frame")
+            return top, left, height - top - bottom, width - left - right
         c = self.crop_border
         if height <= 2 * c or width <= 2 * c:
             raise ValueError(f"crop_border {c} leaves nothing of a {height}x{width} frame")
@@ -93,6 +111,9 @@ class Protocol:
         channel = f"Y({self.y_formula})" if self.channel == "y" else "RGB"
         if self.crop_8x8:
             crop = "crop_8x8 (centred, multiple of 32, >= 8 px each side)"
+        elif self.crop_sides is not None:
+            top, bottom, left, right = self.crop_sides
+            crop = f"crop top {top}, bottom {bottom}, left {left}, right {right} px"
         else:
             crop = f"crop {self.crop_border} px" if self.crop_border else "no crop"
         if self.skip_first or self.skip_last:
