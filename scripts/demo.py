@@ -105,7 +105,9 @@ def main() -> int:
             f"RRN small x4 ({cfg.train.total_iters} iterations, CPU)":
                 load_experiment(rrn_run[0], rrn_run[1:]).experiment_dir}
     _run(["test", "-c", *bicubic_run])
-    _run(["test", "-c", rrn_run[0], "--weights", str(weights), *rrn_run[1:]])
+    # --name keeps the folder the config names (with --weights it would gain the file's hash)
+    _run(["test", "-c", rrn_run[0], "--weights", str(weights), "--name", "rrn_test",
+          *rrn_run[1:]])
     test_clip = sorted(p for p in (OUT / "data" / "test").iterdir() if p.is_dir())[0]
     _comparison(test_clip, runs)
     _run(["infer", "-c", str(CONFIG), "--weights", str(weights), "-i", str(_lr_video(test_clip)),
