@@ -167,6 +167,11 @@ def test_config_spec_with_lists_and_a_missing_spynet_file_is_checked(tmp_path) -
     with pytest.raises(ConfigError, match="spynet"):
         check_spec({"type": "RVRT", "spynet_path": str(tmp_path / "missing.pth")}, ARCHS,
                    "arch", Provenance())
+    unchecked = Provenance()
+    unchecked.check_paths = False  # validating a config on a machine without the files
+    spec = check_spec({"type": "RVRT", "spynet_path": str(tmp_path / "missing.pth")}, ARCHS,
+                      "arch", unchecked)
+    assert spec["spynet_path"] == str(tmp_path / "missing.pth")
 
 
 def test_bf16_autocast_follows_fp32() -> None:

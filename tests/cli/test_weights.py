@@ -13,6 +13,7 @@ import torch
 from tests.conftest import shared_path
 from vsr.archs.rrn import RRN
 from vsr.cli.main import main
+from vsr.config.zoo import load_zoo
 from vsr.io.image import write_image
 
 ELSR_X4_SHA256 = "0e0dc5f8586956d6c433fb36ef623417beb7ed487182b40d6f70feead9ac371e"
@@ -90,12 +91,23 @@ def test_an_entry_without_a_hash_is_checked_by_its_layout(tmp_path, capsys):
         "neuro.recon_trunk.2.conv2.bias")
 
 
-def test_what_cannot_be_verified_is_an_error(tmp_path, capsys):
-    rvrt = "003_RVRT_videosr_bd_Vimeo_14frames.pth"
-    torch.save({"w": torch.zeros(1)}, tmp_path / rvrt)
-    assert main(["weights", "verify", str(tmp_path / rvrt)]) == 2
+def test_what_cannot_be_verified_is_an_error(tmp_path, monkeypatch, capsys):
+    # a zoo release with no sha256 and no arch in vsr (every shipped family has an arch now)
+    zoo = tmp_path / "zoo.yml"
+    zoo.write_text(
+        "protocols: {}\n"
+        "families:\n"
+        "  Future:\n"
+        "    title: a family vsr has no arch for\n"
+        "    note: none\n"
+        "    releases:\n"
+        "      - {file: future.pth, sources: [{repo: a/b, path: future.pth}], sha256: null,\n"
+        "         keys: w, arch: null, params: null, configs: [], published: [], ours: []}\n")
+    monkeypatch.setattr("vsr.cli.weights.load_zoo", lambda: load_zoo(zoo))
+    torch.save({"w": torch.zeros(1)}, tmp_path / "future.pth")
+    assert main(["weights", "verify", str(tmp_path / "future.pth")]) == 2
     assert _error(capsys).endswith("nothing could be verified: the zoo knows no sha256 for "
-                                   f"{rvrt} and vsr has no RVRT arch")
+                                   "future.pth and vsr has no Future arch")
     torch.save({"w": torch.zeros(1)}, tmp_path / "mine.pth")
     assert main(["weights", "verify", str(tmp_path / "mine.pth")]) == 2
     assert _error(capsys) == ("error: mine.pth is not a release of the model zoo "

@@ -31,7 +31,8 @@ from vsr.registry import Registry, RegistryError
 class LocalFile:
     """Marks a parameter that names a local file which must exist when the config is loaded, e.g.
     ``Annotated[str | None, LocalFile("pretrained FlowNet2-SD weights")]``: vsr downloads
-    nothing, so a missing file is reported at once with the config key that names it."""
+    nothing, so a missing file is reported at once with the config key that names it (unless
+    the config is loaded with ``check_paths=False``, as dataset paths are)."""
 
     what: str
 
@@ -103,7 +104,8 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         if any(isinstance(e, DataPath) for e in extras):
             value = _data_path(value, dotted, prov)
         local = next((e for e in extras if isinstance(e, LocalFile)), None)
-        if local is not None and value is not None and not Path(str(value)).is_file():
+        if (local is not None and value is not None and getattr(prov, "check_paths", True)
+                and not Path(str(value)).is_file()):
             raise _fail(prov, dotted, f"{local.what} not found: {value} (nothing is downloaded: "
                                       f"place the file there or point this key to it)")
         value = check_value(value, base, dotted, prov)
