@@ -9,10 +9,12 @@ ROOT = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_frvsr_and_tecogan_configs_load_with_the_recipe_weights(tmp_path):
-    vgg = tmp_path / "vgg19.pth"
-    vgg.write_bytes(b"")
+    vgg = tmp_path / "vgg19.pth"  # check_paths=False skips it; the test says which key it is
     frvsr = load_experiment(ROOT / "frvsr/frvsr_x4_train_bd.yaml", check_paths=False)
     assert frvsr.model["type"] == "FRVSRModel" and frvsr.train.total_iters == 400000
+    data = frvsr.train.dataset  # TecoGAN's training data (MODELS.md section 3.4)
+    assert (data["type"], data["degradation"], data["num_frames"], data["gt_patch_size"],
+            data["moving_prob"], frvsr.train.batch_size) == ("TecoGANTrain", "BD", 10, 128, 0.3, 4)
     teco = load_experiment(ROOT / "tecogan/tecogan_x4_train_bd.yaml",
                            [f"model.feature.weights={vgg}"], check_paths=False)
     m = teco.model
@@ -24,6 +26,19 @@ def test_frvsr_and_tecogan_configs_load_with_the_recipe_weights(tmp_path):
     assert recipe.stages[1].init == "last"
 
 
-def test_cpu_frvsr_variant_loads():
-    cfg = load_experiment(ROOT / "frvsr/frvsr_x4_bd_vimeo_cpu.yaml", check_paths=False)
-    assert cfg.train.total_iters == 300 and cfg.train.dataset["gt_patch_size"] == 64
+def test_cpu_chain_keeps_the_recipe_but_its_size():
+    """The CPU chain changes size, data and learning rates only; the TecoGAN stage drops the VGG
+    feature loss (no ImageNet weights here) and sizes D to its 64-px crops."""
+    recipe, paths = load_recipe(ROOT / "tecogan/cpu/recipe.yaml")
+    assert [p.name for p in paths] == ["frvsr_x4_bd_vimeo_cpu.yaml", "tecogan_x4_bd_vimeo_cpu.yaml"]
+    assert recipe.stages[1].init == "last"
+    frvsr, teco = (load_experiment(p, check_paths=False) for p in paths)
+    assert frvsr.train.total_iters == 300 and teco.train.total_iters == 200
+    for cfg in (frvsr, teco):
+        data = cfg.train.dataset
+        assert (data["type"], data["gt_root"].endswith("Vimeo90K/sequences"), data["num_frames"],
+                data["gt_patch_size"]) == ("TecoGANTrain", True, 7, 64)
+    m = teco.model
+    assert (m["type"], m["feature"], m["discriminator"]["spatial_size"], m["gan"]["weight"],
+            m["pingpong"]["weight"], m["d_update_threshold"], teco.weights) == (
+        "TecoGANModel", None, 64, 0.01, 0.5, 0.4, None)

@@ -23,10 +23,18 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train, then leave the process group (under torchrun): gloo's worker threads that are still
+    alive when the interpreter shuts down abort the process (SIGABRT after a finished run)."""
     from vsr.config.recipe import is_recipe
+    from vsr.engine.distributed import cleanup
 
-    if is_recipe(args.config):
-        return run_recipe(args)
+    try:
+        return run_recipe(args) if is_recipe(args.config) else run_experiment(args)
+    finally:
+        cleanup()
+
+
+def run_experiment(args: argparse.Namespace) -> int:
     from vsr.config.experiment import load_experiment
     from vsr.engine.trainer import Trainer
 
