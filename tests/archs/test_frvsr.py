@@ -181,3 +181,24 @@ def test_channels_last_and_bf16_stay_close_to_fp32(degradation: str) -> None:
     torch.testing.assert_close(run(Precision(channels_last=True)), reference, rtol=0, atol=2e-6)
     bf16 = (run(Precision("bf16")) - reference).abs().max()
     assert 0 < bf16 <= 0.02 * reference.abs().max()
+
+
+def test_parameters_are_channels_last_and_give_the_nchw_values() -> None:
+    """FRNet keeps its weights channels-last (oneDNN's transposed convs run several times faster,
+    scripts/bench_frvsr.py); an NCHW copy of the same weights, as the original holds them, gives
+    the same frames within float rounding, and the step's outputs are plain contiguous."""
+    torch.manual_seed(0)
+    model = FRNet(4, "BD", num_channels=16, num_blocks=2).eval()
+    conv = model.srnet.conv_up[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    nchw = FRNet(4, "BD", num_channels=16, num_blocks=2).to(memory_format=torch.contiguous_format)
+    nchw.load_state_dict(model.state_dict())
+    assert nchw.srnet.conv_up[0].weight.is_contiguous()
+    lr = torch.rand(3, 1, 3, 16, 24)
+    with torch.no_grad():
+        state = ref_state = None
+        for t in range(3):
+            sr, state, extras = model.step(lr[t - 1], lr[t], state)
+            ref, ref_state, _ = nchw.step(lr[t - 1], lr[t], ref_state)
+            assert sr.is_contiguous() and all(v.is_contiguous() for v in extras.values())
+            torch.testing.assert_close(sr, ref, rtol=0, atol=2e-6)

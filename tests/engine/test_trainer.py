@@ -16,7 +16,7 @@ import yaml
 from vsr.config.experiment import load_experiment
 from vsr.data.synthetic import make_motion_clips
 from vsr.engine.logging import read_scalars
-from vsr.engine.trainer import Trainer
+from vsr.engine.trainer import Trainer, window_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ("import sys; sys.path.insert(0, {root!r}); import tests.engine.slow_dataset; "
@@ -160,3 +160,10 @@ def test_best_checkpoint_and_resolved_config(tmp_path, clips):
     lines = {n: next(x for x in log.splitlines() if f"iter {n}/4: " in x) for n in (1, 2, 3)}
     assert lines[1].endswith(", eta ?") and lines[2].endswith(" + validation")
     assert lines[3].endswith(", eta 0:00:00")  # the pass at 2 timed: counted, not flagged
+
+
+def test_a_log_line_averages_step_values_but_shows_counters_as_they_stand():
+    window = {"loss": [0.5, 0.25, 0.0], "updated/discriminator": [1.0, 0.0, 1.0],
+              "total/d_updates": [7.0, 7.0, 8.0]}
+    assert window_summary(window) == {"loss": 0.25, "updated/discriminator": 2 / 3,
+                                      "total/d_updates": 8.0}

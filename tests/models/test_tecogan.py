@@ -64,7 +64,7 @@ def test_d_stepped_only_below_threshold_and_generator_always(tmp_path, clips, th
     logs = model.training_step(batch, ctx)
     assert _same(d0, model.discriminator) != stepped
     assert not _same(g0, model.net)
-    assert logs["d_updates_total"] == float(stepped) and int(model.d_updates) == int(stepped)
+    assert logs["total/d_updates"] == float(stepped) and int(model.d_updates) == int(stepped)
     assert ("discriminator" in ctx.stepped) == stepped
     assert logs["distance"] == pytest.approx(logs["distance"])  # finite
 
@@ -100,7 +100,7 @@ def test_resume_gives_identical_next_steps(tmp_path, clips):
     resumed.train()
     got = read_scalars(resumed.exp_dir / "metrics.jsonl")
     for it in (2, 3):
-        for key in ("loss", "l_gan_D", "distance", "updated/discriminator", "d_updates_total"):
+        for key in ("loss", "l_gan_D", "distance", "updated/discriminator", "total/d_updates"):
             assert got[it][key] == ref[it][key], (it, key)
     for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)

@@ -119,6 +119,10 @@ class FRNet(nn.Module):
         self.upsample_func = lr_upsampler(scale, degradation)
         self.fnet = FNet()
         self.srnet = SRNet(scale, num_channels, num_blocks, self.upsample_func)
+        # oneDNN runs the transposed convs several times faster with channels-last weights (the
+        # whole step 1.9x at LR 134x320 on CPU, scripts/bench_frvsr.py); values and keys are
+        # unchanged, and each step's SR frame is returned contiguous.
+        self.to(memory_format=torch.channels_last)
 
     def hr_flow(self, lr_flow: Tensor) -> Tensor:
         """LR flow upsampled to HR size and HR pixels."""
@@ -147,5 +151,5 @@ class FRNet(nn.Module):
             lr_flow = self.lr_flow(lr_curr, lr_prev)
             hr_flow = self.hr_flow(lr_flow)
             folded = space_to_depth(flow_warp(state, hr_flow, padding_mode="border"), s)
-        sr = self.srnet(lr_curr, folded)
-        return sr, sr, {"lr_flow": lr_flow, "hr_flow": hr_flow}
+        sr = self.srnet(lr_curr, folded).contiguous()
+        return sr, sr, {"lr_flow": lr_flow.contiguous(), "hr_flow": hr_flow.contiguous()}

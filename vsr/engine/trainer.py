@@ -107,6 +107,17 @@ class _StepContext:
         return mean_over_ranks(torch.tensor([float(value)], dtype=torch.float64)).item()
 
 
+COUNTER_PREFIX = "total/"
+"""Step logs under this prefix are running counts (e.g. TecoGAN's ``total/d_updates``): a log
+line shows their latest value; every other value is averaged over the log window."""
+
+
+def window_summary(window: dict[str, list[float]]) -> dict[str, float]:
+    """What one log line shows of the step values since the last one."""
+    return {k: v[-1] if k.startswith(COUNTER_PREFIX) else sum(v) / len(v)
+            for k, v in window.items()}
+
+
 class Trainer:
     def __init__(self, cfg: ExperimentCfg, resume: str | None = None,
                  overwrite: bool = False) -> None:
@@ -355,8 +366,8 @@ class Trainer:
         return logs
 
     def _log(self, window: dict[str, list[float]], since: int, tick: float, bar) -> float:
-        means = torch.tensor([sum(v) / len(v) for v in window.values()], dtype=torch.float64)
-        values = dict(zip(window, mean_over_ranks(means).tolist()))
+        summary = torch.tensor(list(window_summary(window).values()), dtype=torch.float64)
+        values = dict(zip(window, mean_over_ranks(summary).tolist()))
         now = time.perf_counter()
         for name, opt in self.optimizers.items():
             values[f"lr/{name}"] = opt.param_groups[0]["lr"]

@@ -119,4 +119,4 @@ class TecoGANModel(FRVSRModel):
         loss = sum(losses.values())
         ctx.optimize("generator", loss)
         return {"loss": loss.item(), **{k: v.item() for k, v in losses.items()}, **logs,
-                "d_updates_total": float(self.d_updates)}
+                "total/d_updates": float(self.d_updates)}
