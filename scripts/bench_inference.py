@@ -34,8 +34,8 @@ from vsr.archs.rrn import RRN
 from vsr.archs.sequence import stream
 from vsr.engine.checkpoint import load_weights
 from vsr.engine.memory import keep_freed_blocks
+from vsr.io.color import rgb_to_y, to_uint8_grid
 from vsr.io.image import list_frames, read_image
-from vsr.metrics.color import rgb_to_y, to_uint8_grid
 from vsr.metrics.psnr_ssim import psnr
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -13,9 +13,9 @@ import yaml
 
 from tests.conftest import shared_path
 from vsr.cli.main import main
+from vsr.io.color import rgb_to_y
 from vsr.io.image import list_frames, read_image, write_image
 from vsr.io.video import VideoReader, VideoWriter
-from vsr.metrics.color import rgb_to_y
 from vsr.metrics.psnr_ssim import psnr
 from vsr.registry import ARCHS
 

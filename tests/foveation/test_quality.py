@@ -17,7 +17,7 @@ from vsr.foveation.quality import (
     measure_quality_table,
     normalise,
 )
-from vsr.metrics.color import rgb_to_y
+from vsr.io.color import rgb_to_y
 from vsr.metrics.psnr_ssim import psnr
 
 ORIGINAL_PSNR = (31.03, 31.47, 31.83, 32.18, 32.62, 32.97, 33.32, 33.83, 34.70, 36.39)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import load_fixture
-from vsr.metrics.color import rgb_to_y
+from vsr.io.color import rgb_to_y
 from vsr.metrics.protocol import Protocol
 from vsr.metrics.psnr_ssim import PSNR, SSIM
 from vsr.registry import METRICS

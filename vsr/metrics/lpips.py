@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vsr.config.schema import LocalFile
+from vsr.io.color import to_uint8_grid
 from vsr.io.weights import foreign_state_dict, load_state_strict, read_weights_file
-from vsr.metrics.color import to_uint8_grid
 from vsr.metrics.protocol import Protocol
 from vsr.metrics.sequence import ConsecutivePairMetric, SequenceMetric
 from vsr.registry import METRICS

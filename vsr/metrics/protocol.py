@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from vsr.metrics.color import Y_FORMULAS
+from vsr.io.color import Y_FORMULAS
 
 CHANNELS = ("rgb", "y")
 AVERAGINGS = ("clip", "frame", "segment")

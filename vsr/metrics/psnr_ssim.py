@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vsr.metrics.color import rgb_to_y, to_uint8_grid
+from vsr.io.color import rgb_to_y, to_uint8_grid
 from vsr.metrics.protocol import Protocol
 from vsr.registry import METRICS
 

@@ -17,7 +17,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 from torch import Tensor
 
-from vsr.metrics.color import to_uint8_grid
+from vsr.io.color import to_uint8_grid
 from vsr.metrics.protocol import Protocol
 from vsr.metrics.psnr_ssim import FrameMetric
 from vsr.metrics.sequence import ConsecutivePairMetric

@@ -1,4 +1,5 @@
-"""RGB → luma conversions of the published evaluation protocols (MODELS.md §7.2).
+"""RGB → luma conversions of the published evaluation protocols (MODELS.md §7.2), shared by the
+metrics and the luma pixel losses, and the uint8 grid of saved frames.
 
 The "same" Y differs by up to ~0.1 dB PSNR between papers, so the formula is always named.
 """
