@@ -141,6 +141,14 @@ def test_averaging_modes(tmp_path, averaging, expected, line):
     if averaging.mode == "segment":
         assert record["clips"][0]["per_segment"]["index"] == [0.5, 2.5, 4.0]
         assert record["clips"][0]["mean"]["index"] == pytest.approx(7 / 3, abs=1e-12)
+    # TecoGAN's "folder avg" and "total avg": a clip or frame mean comes with the other one
+    other = {"clip": ("all frames", 13 / 8), "frame": ("mean of clips", 1.5)}.get(averaging.mode)
+    if other is None:
+        assert record["other_average"] is None
+    else:
+        assert record["other_average"]["label"] == other[0]
+        assert record["other_average"]["average"]["index"] == pytest.approx(other[1], abs=1e-12)
+        assert f"| {other[0]} | 8 | | {other[1]:.4f} |" in markdown
 
 
 def test_frame_averaging_weights_a_clip_value_by_its_frames(tmp_path):

@@ -98,3 +98,28 @@ def test_a_missing_backbone_file_names_the_config_key(tmp_path, weights):
     with pytest.raises(ConfigError, match=r"'test.metrics.LPIPS.backbone': AlexNet ImageNet "
                                           r"weights \(torchvision layout\) not found"):
         load_experiment(path)
+
+
+def test_the_tecogan_lpips_fragment_adds_lpips_and_tlp_under_the_protocol(tmp_path, weights):
+    """configs/_base_/tecogan_lpips.yaml on top of the FRVSR Vid4 config: the TecoGAN table's
+    five metrics, LPIPS/tLP on RGB with the protocol's rounding, crop and cut frames."""
+    from pathlib import Path
+
+    from vsr.registry import METRICS
+
+    backbone, lin, _ = weights
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    path = tmp_path / "lpips.yaml"
+    path.write_text(yaml.safe_dump({"_base_": [
+        str(configs / "frvsr" / "frvsr_x4_vid4_bd_tecogan.yaml"),
+        str(configs / "_base_" / "tecogan_lpips.yaml")]}))
+    keys = [f"test.metrics.{m}.{k}={v}" for m in ("LPIPS", "tLP")
+            for k, v in (("backbone", backbone), ("lin", lin))]
+    metrics = load_experiment(path, keys, check_paths=False).test.metrics
+    assert list(metrics) == ["PSNR", "SSIM", "tOF", "LPIPS", "tLP"]
+    for name in ("LPIPS", "tLP"):
+        protocol = METRICS.build(metrics[name]).protocol
+        assert (protocol.channel, protocol.round_to_8bit, protocol.crop_8x8, protocol.skip_first,
+                protocol.skip_last) == ("rgb", True, True, 2, 2)
+    with pytest.raises(ConfigError, match=r"'test.metrics.LPIPS.backbone': AlexNet ImageNet"):
+        load_experiment(path, keys[2:])

@@ -20,7 +20,7 @@ def clips(tmp_path_factory):
     return root
 
 
-def _cfg(tmp_path, clips, threshold=0.4, total=2, name="teco"):
+def _cfg(tmp_path, clips, threshold=0.4, total=2, name="teco", amp="none"):
     cfg = {
         "name": name, "output_root": str(tmp_path / "exp"), "seed": 1, "device": "cpu",
         "model": {"type": "TecoGANModel",
@@ -30,7 +30,7 @@ def _cfg(tmp_path, clips, threshold=0.4, total=2, name="teco"):
         "train": {"dataset": {"type": "GTVideoFolder", "gt_root": str(clips),
                               "degradation": {"type": "BD_TecoGAN"}, "scale": 4,
                               "num_frames": 3, "gt_patch_size": 64},
-                  "batch_size": 1, "total_iters": total, "log_every": 1,
+                  "batch_size": 1, "total_iters": total, "log_every": 1, "amp": amp,
                   "optimizers": {"generator": {"lr": 1e-3}, "discriminator": {"lr": 1e-3}},
                   "checkpoint": {"every": 1, "keep_last": 5}},
     }
@@ -90,12 +90,15 @@ def test_pingpong_clip_reaches_generator(tmp_path, clips):
     assert torch.equal(seen["lr"], torch.cat([lr, lr[:, 1:2], lr[:, 0:1]], 1))
 
 
-def test_resume_gives_identical_next_steps(tmp_path, clips):
-    full = Trainer(_cfg(tmp_path / "a", clips, total=3))
+@pytest.mark.parametrize("amp", ["none", "fp16"])
+def test_resume_gives_identical_next_steps(tmp_path, clips, amp):
+    """Both optimizers, both schedulers and (fp16) both loss scalers come back from the
+    checkpoint: the resumed run logs and ends exactly as the uninterrupted one."""
+    full = Trainer(_cfg(tmp_path / "a", clips, total=3, amp=amp))
     full.train()
     ref = read_scalars(full.exp_dir / "metrics.jsonl")
-    Trainer(_cfg(tmp_path / "b", clips, total=1)).train()
-    resumed = Trainer(_cfg(tmp_path / "b", clips, total=3), resume="auto")
+    Trainer(_cfg(tmp_path / "b", clips, total=1, amp=amp)).train()
+    resumed = Trainer(_cfg(tmp_path / "b", clips, total=3, amp=amp), resume="auto")
     assert resumed.iteration == 1
     resumed.train()
     got = read_scalars(resumed.exp_dir / "metrics.jsonl")
@@ -104,6 +107,12 @@ def test_resume_gives_identical_next_steps(tmp_path, clips):
             assert got[it][key] == ref[it][key], (it, key)
     for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)
-    assert set(full._state()["scalers"]) == {"generator", "discriminator"}
+    scalers = full._state()["scalers"]
+    assert set(scalers) == {"generator", "discriminator"}
+    assert resumed._state()["scalers"] == scalers
+    if amp == "fp16":  # the scalers are live and were saved with their scale
+        assert all(s["scale"] > 0 for s in scalers.values())
+    else:
+        assert all(s == {} for s in scalers.values())
     assert copy.deepcopy(full._state()["optimizers"]["discriminator"]["state"]) != {} or \
         ref[1]["updated/discriminator"] == 0.0

@@ -288,8 +288,8 @@ class Evaluator:
         """``inference``: how the SR frames were computed; None for outputs scored as saved."""
         scored = [c for c in clips if c.scored]
         averaging = self.averaging
-        average = {m: averaging.over_clips([(c.value(m, averaging), c.weight(m)) for c in scored])
-                   for m in self.metrics}
+        average = _set_average(scored, list(self.metrics), averaging)
+        other = _OTHER_AVERAGING.get(averaging.mode)  # TecoGAN reports folder and total avg
         protocols = {m: (metric.protocol.describe() if hasattr(metric, "protocol") else "")
                      for m, metric in self.metrics.items()}
         frames = sum(c.num_frames for c in clips)
@@ -299,6 +299,9 @@ class Evaluator:
             "averaging": averaging.describe(),
             "protocols": protocols,
             "average": average,
+            "other_average": None if other is None else {
+                "averaging": other.describe(), "label": _AVERAGE_LABEL[other.mode],
+                "average": _set_average(scored, list(self.metrics), other)},
             "frames": frames,
             "seconds": seconds,
             "inference": inference,
@@ -317,6 +320,18 @@ class Evaluator:
                            json.dumps(record, indent=1, allow_nan=True).encode())
         atomic_write_bytes(folder / f"{ds_name}.md", _markdown(record, list(self.metrics)).encode())
         return average
+
+
+_OTHER_AVERAGING = {"clip": Averaging("frame"), "frame": Averaging("clip")}
+"""Beside a clip (or frame) mean, the results also give the other one: TecoGAN's tables report
+both, as "folder avg" and "total avg"."""
+_AVERAGE_LABEL = {"clip": "mean of clips", "frame": "all frames"}
+
+
+def _set_average(scored: list[ClipResult], metrics: list[str],
+                 averaging: Averaging) -> dict[str, float]:
+    return {m: averaging.over_clips([(c.value(m, averaging), c.weight(m)) for c in scored])
+            for m in metrics}
 
 
 def _segments(clip: ClipResult, averaging: Averaging) -> dict:
@@ -357,6 +372,10 @@ def _markdown(record: dict, metrics: list[str]) -> str:
         lines.append(f"| {clip['name']} | {clip['frames']} | {ms} | {cells} |")
     cells = " | ".join(f"{record['average'][m]:.4f}" for m in metrics)
     lines.append(f"| **average** | {record['frames']} | | {cells} |")
+    other = record.get("other_average")
+    if other:
+        cells = " | ".join(f"{other['average'][m]:.4f}" for m in metrics)
+        lines.append(f"| {other['label']} | {record['frames']} | | {cells} |")
     return "\n".join(lines) + "\n"
 
 
