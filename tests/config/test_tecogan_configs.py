@@ -42,3 +42,30 @@ def test_cpu_chain_keeps_the_recipe_but_its_size():
     assert (m["type"], m["feature"], m["discriminator"]["spatial_size"], m["gan"]["weight"],
             m["pingpong"]["weight"], m["d_update_threshold"], teco.weights) == (
         "TecoGANModel", None, 64, 0.01, 0.5, 0.4, None)
+
+
+def test_bi_and_tos3_configs_pick_their_upsampler_lr_and_test_set():
+    """BI: FRNet's (and D's) bilinear upsampler, stored MATLAB-bicubic training LR, MATLAB BI
+    test LR; ToS3 configs test ToS3 only, with the Vid4 protocol's five-metric base."""
+    def load(name):
+        return load_experiment(ROOT / name, check_paths=False)
+
+    def test_sets(cfg):
+        return {k: (v["type"], v["degradation"]) for k, v in cfg.test.datasets.items()}
+
+    bi_lr = {"type": "BI"}
+    bd_lr = {"type": "BD_TecoGAN", "mode": "png"}
+    assert test_sets(load("frvsr/frvsr_x4_vid4_bi_tecogan.yaml")) == {"Vid4": ("Vid4", bi_lr)}
+    assert test_sets(load("frvsr/frvsr_x4_tos3_bd_tecogan.yaml")) == {"ToS3": ("ToS3", bd_lr)}
+    tos3_bi = load("frvsr/frvsr_x4_tos3_bi_tecogan.yaml")
+    assert test_sets(tos3_bi) == {"ToS3": ("ToS3", bi_lr)}
+    assert tos3_bi.model["arch"]["degradation"] == "BI"
+    for name in ("frvsr/frvsr_x4_train_bi.yaml", "tecogan/tecogan_x4_train_bi.yaml"):
+        cfg = load(name)
+        data = cfg.train.dataset
+        assert (data["degradation"], data["lr_root"].endswith("Bicubic4xLR.lmdb")) == ("BI", True)
+        assert cfg.model["arch"]["degradation"] == "BI"
+        assert test_sets(cfg) == {"Vid4": ("Vid4", bi_lr)}
+    teco = load("tecogan/tecogan_x4_train_bi.yaml")
+    assert (teco.model["discriminator"]["degradation"], teco.weights) == (
+        "BI", "pretrained/FRVSR_BI_iter400000.pth")
