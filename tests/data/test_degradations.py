@@ -130,3 +130,12 @@ def test_float_input_dtype_is_kept() -> None:
     hr = torch.rand(2, 3, 32, 32, dtype=torch.float64)
     for name in ("BI", "BD", "BD_DUF", "BD_MATLAB", "BD_TecoGAN"):
         assert DEGRADATIONS.get(name)(hr).dtype == torch.float64
+
+
+def test_no_degradation_hands_the_hr_frames_to_models_that_make_their_own_lr() -> None:
+    from vsr.data.degradation_spec import make_degradation
+
+    clip = torch.rand(3, 3, 8, 12, dtype=torch.float64)
+    assert torch.equal(make_degradation({"type": "none"}, scale=1)(clip), clip)
+    with pytest.raises(ValueError, match="dataset scale must be 1, got 4"):
+        make_degradation("none", scale=4)(clip)

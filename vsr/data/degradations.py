@@ -258,3 +258,14 @@ def bd_matlab(clip: Tensor, scale: PositiveInt = 4, sigma: PositiveFloat = 1.6) 
     _check_clip(clip)
     size = math.ceil(3 * sigma) * 2 + 2
     return bd(clip, scale, size, sigma, "replicate", phase=1, round_to_uint8=True)
+
+
+@DEGRADATIONS.register("none")
+def no_degradation(clip: Tensor, scale: PositiveInt = 1) -> Tensor:
+    """The HR clip itself, for models that make their own LR from HR frames (VSRNet's
+    ``lr_input: simulate``, NVVL's training): the dataset then runs at scale 1."""
+    _check_clip(clip)
+    if scale != 1:
+        raise ValueError(f"degradation 'none' keeps the HR frames: the dataset scale must be 1, "
+                         f"got {scale}")
+    return clip
