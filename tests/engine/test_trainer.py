@@ -167,3 +167,36 @@ def test_a_log_line_averages_step_values_but_shows_counters_as_they_stand():
               "total/d_updates": [7.0, 7.0, 8.0]}
     assert window_summary(window) == {"loss": 0.25, "updated/discriminator": 2 / 3,
                                       "total/d_updates": 8.0}
+
+
+def test_torchrun_ranks_draw_disjoint_windows_from_mp4s(tmp_path):
+    """2 CPU ranks train from H.264 files (two clips, 2-frame windows): each rank reads its own
+    share of the epoch's windows, none read by both, and the run ends with equal parameters."""
+    from tests.data.test_video_store import encode
+    from vsr.io.image import list_frames, read_image
+
+    make_motion_clips(tmp_path / "frames", 2, 6, (48, 48), seed=0, split="train")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for clip in sorted((tmp_path / "frames").iterdir()):
+        encode(videos / f"{clip.name}.mp4", [read_image(p) for p in list_frames(clip)], gop=4)
+    cfg = _config(tmp_path, tmp_path, total_iters=2, num_workers=0)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["train"]["dataset"].update(type="RecordingGTVideoFolder", gt_root=str(videos))
+    raw.pop("test")
+    cfg.write_text(yaml.safe_dump(raw))
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(root=str(ROOT)).replace("; ", "\n"))
+    record = tmp_path / "drawn"
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node=2", str(driver), "train", "-c", str(cfg)],
+                         env={**_env(), "VSR_TEST_RECORD": str(record)}, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    drawn = [[int(line) for line in (tmp_path / f"drawn.{rank}").read_text().split()]
+             for rank in (0, 1)]
+    assert [len(d) for d in drawn] == [4, 4]  # 2 iterations x batch 2 on each rank
+    assert not set(drawn[0]) & set(drawn[1])
+    assert set(drawn[0]) | set(drawn[1]) <= set(range(2 * 5))  # 5 windows per 6-frame clip
+    assert "parameters and buffers identical on 2 ranks" in (
+        tmp_path / "exp" / "run" / "train.log").read_text()
