@@ -33,3 +33,20 @@ def load_fixture(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def _seed_everything() -> None:
     torch.manual_seed(0)
+
+
+def bunny_crop_mp4(path: Path, rows: slice, cols: slice, frames: int) -> Path:
+    """The first ``frames`` frames of ../shared's Big Buck Bunny clip cropped to rows x cols,
+    re-encoded losslessly as an mp4 (the 720p original takes minutes per frame on CPU)."""
+    import numpy as np
+
+    from vsr.io.video import VideoReader, VideoWriter
+
+    writer = VideoWriter(path, 24, crf=0)
+    for k, frame in enumerate(VideoReader(shared_path("data", "clips",
+                                                      "big_buck_bunny_720p_1mb.mp4"))):
+        if k == frames:
+            break
+        writer.write(np.ascontiguousarray(frame[rows, cols]))
+    writer.close()
+    return path

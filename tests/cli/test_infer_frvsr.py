@@ -38,20 +38,13 @@ def test_infer_tecogan_on_an_mp4_with_tiles(tmp_path) -> None:
     Big Buck Bunny mp4, whole and in 24x32 LR tiles overlapping 8 px: infer writes what the
     engine's stream and tiled stream compute on the decoded frames (flows estimated per tile,
     so the two differ: FNet sees ~50 LR px around each pixel)."""
-    from tests.conftest import shared_path
+    from tests.conftest import bunny_crop_mp4
     from vsr.archs.frvsr import FRNet
     from vsr.archs.tiles import TileSpec, stream_tiled
     from vsr.io.color import to_uint8_grid
-    from vsr.io.video import VideoReader, VideoWriter
+    from vsr.io.video import VideoReader
 
-    source = shared_path("data", "clips", "big_buck_bunny_720p_1mb.mp4")
-    video = tmp_path / "crop.mp4"
-    writer = VideoWriter(video, 24, crf=0)
-    for k, frame in enumerate(VideoReader(source)):
-        writer.write(np.ascontiguousarray(frame[300:348, 600:664]))
-        if k == 3:
-            break
-    writer.close()
+    video = bunny_crop_mp4(tmp_path / "crop.mp4", slice(300, 348), slice(600, 664), 4)
     weights = tmp_path / "TecoGAN_4x_BD_Vimeo_iter500K.pth"
     torch.save(recipe_weights(load_fixture("frvsr_bd_infer.pt")), weights)
     run = ["infer", "-c", str(CONFIG), "--weights", str(weights), "--device", "cpu",

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 import yaml
 
-from tests.conftest import shared_path
+from tests.conftest import bunny_crop_mp4, shared_path
 from vsr.cli.main import main
 from vsr.io.color import rgb_to_y
 from vsr.io.image import list_frames, read_image, write_image
-from vsr.io.video import VideoReader, VideoWriter
+from vsr.io.video import VideoReader
 from vsr.metrics.psnr_ssim import psnr
 from vsr.registry import ARCHS
 
@@ -67,14 +67,7 @@ def test_vsr_infer_on_an_mp4_tiled(tmp_path: Path) -> None:
     """A 40x56 crop of the Big Buck Bunny clip re-encoded as mp4 (the 720p original takes
     minutes per frame on CPU), its first 3 of 6 frames, tiled; the SR is within a few dB of
     the ×4 bilinear that RVRT adds its residual to, as random weights leave it."""
-    source = shared_path("data", "clips", "big_buck_bunny_720p_1mb.mp4")
-    video = tmp_path / "crop.mp4"
-    writer = VideoWriter(video, 24, crf=0)
-    for k, frame in enumerate(VideoReader(source)):
-        writer.write(np.ascontiguousarray(frame[300:340, 600:656]))
-        if k == 5:
-            break
-    writer.close()
+    video = bunny_crop_mp4(tmp_path / "crop.mp4", slice(300, 340), slice(600, 656), 6)
     config = small_config(tmp_path, "rvrt_x4_vid4_bi.yaml", {})
     code = main(["infer", "-c", str(config), "--weights", str(release_file(tmp_path)),
                  "--device", "cpu", "-i", str(video), "-o", str(tmp_path / "sr"),
