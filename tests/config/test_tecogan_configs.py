@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_frvsr_and_tecogan_configs_load_with_the_recipe_weights(tmp_path):
-    vgg = tmp_path / "vgg19.pth"  # check_paths=False skips it; the test says which key it is
+    vgg = tmp_path / "vgg19.pth"  # need not exist: check_paths=False skips local files
     frvsr = load_experiment(ROOT / "frvsr/frvsr_x4_train_bd.yaml", check_paths=False)
     assert frvsr.model["type"] == "FRVSRModel" and frvsr.train.total_iters == 400000
     data = frvsr.train.dataset  # TecoGAN's training data (MODELS.md section 3.4)

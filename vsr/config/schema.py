@@ -67,13 +67,18 @@ def _fail(prov: Provenance, dotted: str, message: str) -> ConfigError:
     return ConfigError(f"{prov.source_of(dotted)}: '{dotted}': {message}")
 
 
+def _checks_paths(prov: Provenance) -> bool:
+    """Whether paths named by the config must exist now (``check_paths`` of the loader)."""
+    return getattr(prov, "check_paths", True)
+
+
 def _data_path(value: Any, dotted: str, prov: Provenance) -> Any:
     """A dataset path resolved under the data root; with ``prov.check_paths`` it must exist."""
     if not isinstance(value, (str, os.PathLike)):
         return value
     root, source = getattr(prov, "data_root", None) or data_root()
     path = resolve_data_path(value, root)
-    if getattr(prov, "check_paths", True) and not path.exists():
+    if _checks_paths(prov) and not path.exists():
         raise MissingDataPath(
             f"{prov.source_of(dotted)}: '{dotted}': no such file or folder: {path} (a relative "
             f"path is read under the data root {root}, from {source}; set VSR_DATA or data_root:, "
@@ -104,7 +109,7 @@ def check_value(value: Any, tp: Any, dotted: str, prov: Provenance) -> Any:
         if any(isinstance(e, DataPath) for e in extras):
             value = _data_path(value, dotted, prov)
         local = next((e for e in extras if isinstance(e, LocalFile)), None)
-        if (local is not None and value is not None and getattr(prov, "check_paths", True)
+        if (local is not None and value is not None and _checks_paths(prov)
                 and not Path(str(value)).is_file()):
             raise _fail(prov, dotted, f"{local.what} not found: {value} (nothing is downloaded: "
                                       f"place the file there or point this key to it)")

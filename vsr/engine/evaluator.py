@@ -288,8 +288,9 @@ class Evaluator:
         """``inference``: how the SR frames were computed; None for outputs scored as saved."""
         scored = [c for c in clips if c.scored]
         averaging = self.averaging
-        average = _set_average(scored, list(self.metrics), averaging)
-        other = _OTHER_AVERAGING.get(averaging.mode)  # TecoGAN reports folder and total avg
+        metrics = list(self.metrics)
+        average = _set_average(scored, metrics, averaging)
+        other = _OTHER_AVERAGING.get(averaging.mode)
         protocols = {m: (metric.protocol.describe() if hasattr(metric, "protocol") else "")
                      for m, metric in self.metrics.items()}
         frames = sum(c.num_frames for c in clips)
@@ -301,7 +302,7 @@ class Evaluator:
             "average": average,
             "other_average": None if other is None else {
                 "averaging": other.describe(), "label": _AVERAGE_LABEL[other.mode],
-                "average": _set_average(scored, list(self.metrics), other)},
+                "average": _set_average(scored, metrics, other)},
             "frames": frames,
             "seconds": seconds,
             "inference": inference,
@@ -323,8 +324,8 @@ class Evaluator:
 
 
 _OTHER_AVERAGING = {"clip": Averaging("frame"), "frame": Averaging("clip")}
-"""Beside a clip (or frame) mean, the results also give the other one: TecoGAN's tables report
-both, as "folder avg" and "total avg"."""
+"""Beside a clip (or frame) mean, the results also give the other one: published tables use
+either, and some report both (per-folder and total averages)."""
 _AVERAGE_LABEL = {"clip": "mean of clips", "frame": "all frames"}
 
 

@@ -108,8 +108,8 @@ class _StepContext:
 
 
 COUNTER_PREFIX = "total/"
-"""Step logs under this prefix are running counts (e.g. TecoGAN's ``total/d_updates``): a log
-line shows their latest value; every other value is averaged over the log window."""
+"""Step logs under this prefix are running counts (e.g. how often a network was stepped in
+all): a log line shows their latest value; every other value is averaged over the log window."""
 
 
 def window_summary(window: dict[str, list[float]]) -> dict[str, float]:
@@ -356,7 +356,7 @@ class Trainer:
         ctx.stepped = {}
         with self._autocast():
             logs = self.model.training_step(batch, ctx)
-        if len(self.optimizers) > 1:  # how often each network was updated (TecoGAN's D)
+        if len(self.optimizers) > 1:  # how often each network was updated in the window
             logs = {**logs, **{f"updated/{n}": float(n in ctx.stepped) for n in self.optimizers}}
         for scheduler in self.schedulers.values():
             scheduler.step()
